@@ -1,0 +1,53 @@
+"""Settings shared by every service; each service extends ``CommonSettings`` with its own fields.
+
+All values come from environment variables prefixed ``SKINGUARD_`` and are validated at start.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_PREFIX = "dev-"  # placeholder secrets start with this; refused outside dev and test
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SKINGUARD_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/skinguard"
+    database_pool_size: int = 10
+
+    s3_endpoint_url: str | None = None
+    s3_public_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key: str = "dev-access-key"
+    s3_secret_key: SecretStr = SecretStr("dev-secret-key")
+    s3_bucket: str = "skinguard"
+    s3_timeout_seconds: float = 5.0
+    presigned_url_ttl_seconds: int = 300
+
+    # Keyed hash that turns patient identifiers into pseudonyms; never stored in plain text.
+    pseudonym_key: SecretStr = SecretStr("dev-pseudonym-key")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> CommonSettings:
+        if self.env == "prod":
+            for name, value in self._secrets().items():
+                if value.startswith(DEV_SECRET_PREFIX) or len(value) < 16:
+                    raise ValueError(
+                        f"SKINGUARD_{name.upper()} is a placeholder or shorter than 16 "
+                        "characters; set a real secret for SKINGUARD_ENV=prod"
+                    )
+        return self
+
+    def _secrets(self) -> dict[str, str]:
+        return {
+            "s3_secret_key": self.s3_secret_key.get_secret_value(),
+            "pseudonym_key": self.pseudonym_key.get_secret_value(),
+        }

@@ -1,0 +1,102 @@
+"""``skinguard-dev run``: the whole SkinGuard system on this machine, no Docker needed.
+
+Starts PostgreSQL, Redis and S3 (SeaweedFS) from PyPI wheels, applies migrations, creates the
+bucket and dev API keys, starts every service, waits for health, prints the URLs and stops
+everything on Ctrl-C. State lives in the data directory and survives restarts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .stack import (
+    SERVICES,
+    Infrastructure,
+    ensure_dev_keys,
+    run_migrations,
+    service_env,
+    start_services,
+)
+
+
+def _port(variable: str, default: int) -> int:
+    return int(os.environ.get(variable, default))
+
+
+def run(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    infra = Infrastructure(
+        data_dir,
+        postgres_port=args.postgres_port,
+        redis_port=args.redis_port,
+        s3_port=args.s3_port,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+
+    services = []
+    try:
+        print(f"starting PostgreSQL, Redis and S3 in {infra.data_dir} ...", flush=True)
+        infra.start()
+        env = service_env(infra, log_json=args.json_logs)
+        print("applying migrations ...", flush=True)
+        run_migrations(env)
+        keys = ensure_dev_keys(infra.data_dir / "dev-keys.json", env)
+        ports = {spec.name: _port(spec.port_variable, spec.default_port) for spec in SERVICES}
+        print("starting services ...", flush=True)
+        services = start_services(env, infra.data_dir / "logs", ports)
+        _print_summary(infra, services, keys)
+        while not stop.wait(1.0):
+            for service in services:
+                if not service.process.running:
+                    print(f"{service.spec.name} exited; see {service.process.log_path}", file=sys.stderr)
+                    return 1
+        return 0
+    finally:
+        print("\nstopping ...", flush=True)
+        for service in reversed(services):
+            service.stop()
+        infra.stop()
+        print("stopped.", flush=True)
+
+
+def _print_summary(infra: Infrastructure, services, keys: dict[str, str]) -> None:
+    print("\nSkinGuard is running.\n")
+    for service in services:
+        print(f"  {service.spec.name:<11} {service.url}   (API docs: {service.url}/docs)")
+    print(f"  postgres    {infra.postgres.url}")
+    print(f"  redis       {infra.redis.url}")
+    print(f"  s3          {infra.s3.url}   (bucket skinguard)")
+    print(f"\nDev API keys (also in {infra.data_dir / 'dev-keys.json'}):")
+    for role, token in keys.items():
+        print(f"  {role:<10} {token}")
+    ingestion = next((s for s in services if s.spec.name == "ingestion"), None)
+    if ingestion:
+        print("\nTry:")
+        print(f'  curl -H "Authorization: Bearer {keys["uploader"]}" -F image=@lesion.jpg '
+              f"{ingestion.url}/api/images/upload")
+    print(f"\nLogs: {infra.data_dir / 'logs'}   Press Ctrl-C to stop.", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="skinguard-dev", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="run the whole system until Ctrl-C")
+    run_parser.add_argument("--data-dir", default=os.environ.get("SKINGUARD_DATA_DIR", ".data"))
+    run_parser.add_argument("--postgres-port", type=int, default=_port("SKINGUARD_DEV_POSTGRES_PORT", 55432))
+    run_parser.add_argument("--redis-port", type=int, default=_port("SKINGUARD_DEV_REDIS_PORT", 56379))
+    run_parser.add_argument("--s3-port", type=int, default=_port("SKINGUARD_DEV_S3_PORT", 58333))
+    run_parser.add_argument("--json-logs", action="store_true", help="services log JSON lines")
+    args = parser.parse_args(argv)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

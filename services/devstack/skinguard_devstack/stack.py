@@ -1,0 +1,189 @@
+"""The local system: servers, secrets, schema, bucket, dev API keys and the services themselves."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+from .processes import Process, free_port
+from .servers import PostgresServer, RedisServer, SeaweedS3Server
+
+BUCKET = "skinguard"
+DEV_ROLES = ("admin", "uploader", "annotator")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """How to migrate, start and probe one SkinGuard service."""
+
+    name: str
+    command: tuple[str, ...]
+    port_variable: str
+    default_port: int
+    migrate: tuple[str, ...] | None = None
+    health_path: str = "/readyz"
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec(
+        "ingestion",
+        ("skinguard-ingestion", "serve"),
+        "SKINGUARD_INGESTION_PORT",
+        8001,
+        migrate=("skinguard-ingestion", "migrate"),
+    ),
+)
+
+
+def _load_or_create_secrets(path: Path) -> dict[str, str]:
+    """Secrets are made once per data directory and kept: pseudonyms must stay stable."""
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {
+        "s3_access_key": "sg" + secrets.token_hex(8),
+        "s3_secret_key": secrets.token_urlsafe(30),
+        "pseudonym_key": secrets.token_urlsafe(30),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values, indent=2))
+    path.chmod(0o600)
+    return values
+
+
+@dataclass
+class Infrastructure:
+    """PostgreSQL, Redis and S3 for one data directory."""
+
+    data_dir: Path
+    postgres_port: int | None = None
+    redis_port: int | None = None
+    s3_port: int | None = None
+    secrets: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.data_dir = self.data_dir.resolve()
+        self.secrets = _load_or_create_secrets(self.data_dir / "secrets.json")
+        self.postgres = PostgresServer(self.data_dir, self.postgres_port)
+        self.redis = RedisServer(self.data_dir, self.redis_port)
+        self.s3 = SeaweedS3Server(
+            self.data_dir, self.secrets["s3_access_key"], self.secrets["s3_secret_key"], self.s3_port
+        )
+
+    def start(self) -> None:
+        for server in (self.postgres, self.redis, self.s3):
+            server.start()
+        self.create_bucket()
+
+    def stop(self) -> None:
+        for server in (self.s3, self.redis, self.postgres):
+            server.stop()
+
+    def env(self) -> dict[str, str]:
+        return {
+            "SKINGUARD_DATABASE_URL": self.postgres.url,
+            "SKINGUARD_REDIS_URL": self.redis.url,
+            "SKINGUARD_S3_ENDPOINT_URL": self.s3.url,
+            "SKINGUARD_S3_ACCESS_KEY": self.secrets["s3_access_key"],
+            "SKINGUARD_S3_SECRET_KEY": self.secrets["s3_secret_key"],
+            "SKINGUARD_S3_BUCKET": BUCKET,
+            "SKINGUARD_PSEUDONYM_KEY": self.secrets["pseudonym_key"],
+        }
+
+    def create_bucket(self) -> None:
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.s3.url,
+            aws_access_key_id=self.secrets["s3_access_key"],
+            aws_secret_access_key=self.secrets["s3_secret_key"],
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}),
+        )
+        existing = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
+        if BUCKET not in existing:
+            client.create_bucket(Bucket=BUCKET)
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def run_migrations(env: dict[str, str]) -> None:
+    for spec in SERVICES:
+        if spec.migrate:
+            subprocess.run([_bin(spec.migrate[0]), *spec.migrate[1:]], env=env, check=True)
+
+
+def ensure_dev_keys(path: Path, env: dict[str, str]) -> dict[str, str]:
+    """One API key per role for local use, created on first run and kept in the data dir."""
+    if path.exists():
+        return json.loads(path.read_text())
+    keys = {}
+    for role in DEV_ROLES:
+        result = subprocess.run(
+            [_bin("skinguard-keys"), "create", "--name", f"dev-{role}", "--role", role],
+            env=env, check=True, capture_output=True, text=True,
+        )
+        keys[role] = next(line.split()[-1] for line in result.stdout.splitlines() if line.startswith("token:"))
+    path.write_text(json.dumps(keys, indent=2))
+    path.chmod(0o600)
+    return keys
+
+
+class ServiceProcess:
+    def __init__(self, spec: ServiceSpec, env: dict[str, str], port: int, logs: Path) -> None:
+        self.spec = spec
+        self.port = port
+        self.process = Process(
+            spec.name,
+            [_bin(spec.command[0]), *spec.command[1:]],
+            logs / f"{spec.name}.log",
+            env={**env, spec.port_variable: str(port)},
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process.start()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        def ready() -> bool:
+            with urllib.request.urlopen(self.url + self.spec.health_path, timeout=2) as response:
+                return response.status == 200
+
+        self.process.wait_until(ready, timeout)
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def service_env(infra: Infrastructure, log_json: bool) -> dict[str, str]:
+    return {
+        **os.environ,
+        **infra.env(),
+        "SKINGUARD_ENV": os.environ.get("SKINGUARD_ENV", "dev"),
+        "SKINGUARD_LOG_JSON": str(log_json).lower(),
+    }
+
+
+def start_services(env: dict[str, str], logs: Path, ports: dict[str, int]) -> list[ServiceProcess]:
+    started = [
+        ServiceProcess(spec, env, ports.get(spec.name) or free_port(), logs) for spec in SERVICES
+    ]
+    for service in started:
+        service.start()
+    deadline = time.monotonic() + 90
+    for service in started:
+        service.wait_ready(timeout=max(1.0, deadline - time.monotonic()))
+    return started

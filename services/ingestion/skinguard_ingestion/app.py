@@ -1,0 +1,62 @@
+"""The ingestion service: ``create_app(settings)`` builds it; nothing is created at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, Counter
+from sqlalchemy import text
+
+from skinguard_common.app import create_service_app
+from skinguard_common.db import create_engine, create_sessionmaker
+from skinguard_common.storage import S3ObjectStore
+
+from . import __version__
+from .images.router import router as images_router
+from .settings import IngestionSettings
+
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+class IngestionMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.uploads = Counter(
+            "skinguard_uploads_total", "Uploads by outcome", ["outcome"], registry=registry
+        )
+        self.rejections = Counter(
+            "skinguard_upload_rejections_total", "Refused or failed uploads by reason", ["reason"], registry=registry
+        )
+
+
+def create_app(settings: IngestionSettings | None = None) -> FastAPI:
+    settings = settings or IngestionSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.store = S3ObjectStore(settings)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    async def database_ready() -> None:
+        async with app.state.engine.connect() as connection:
+            await connection.execute(text("SELECT 1 FROM training_images LIMIT 1"))
+
+    app = create_service_app(
+        name="ingestion",
+        version=__version__,
+        description="Lesion photo intake: validation, quality metrics, metadata stripping, dedup.",
+        lifespan=lifespan,
+        readiness_checks=lambda app: {"database": database_ready, "object_store": app.state.store.ping},
+        max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
+    )
+    app.state.settings = settings
+    app.state.ingestion_metrics = IngestionMetrics(app.state.registry)
+    app.include_router(images_router)
+    return app

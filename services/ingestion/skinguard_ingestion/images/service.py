@@ -1,0 +1,179 @@
+"""Image intake, lookup and erasure.
+
+Integrity rules:
+- Content-addressed: the object key is the SHA-256 of the stored bytes, unique in the table.
+- Object first, row second, under a transaction-scoped advisory lock on the hash, so racing
+  identical uploads serialise: one stores, the others find its row and report a duplicate.
+- If the row cannot be committed, an object this call created is removed again; if S3 is down
+  nothing is written. No row ever points to a missing object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skinguard_common.auth import Principal, Role
+from skinguard_common.errors import NotFound
+from skinguard_common.imaging import ImageLimits, PreparedImage, prepare_image
+from skinguard_common.storage import ObjectStore
+
+from .models import TrainingImage, object_key
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UploadFields:
+    location: str | None = None
+    size: str | None = None
+    color: str | None = None
+    notes: str | None = None
+    lesion_id: str | None = None
+    patient_id: str | None = None
+    source: str | None = None
+
+    def metadata(self) -> dict[str, str]:
+        fields = {"location": self.location, "size": self.size, "color": self.color, "notes": self.notes}
+        return {name: value for name, value in fields.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class ImageFilters:
+    source: str | None = None
+    lesion_id: str | None = None
+    patient_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+def pseudonymise(patient_id: str, key: str) -> str:
+    """A stable keyed hash: groups a patient's images without storing who the patient is."""
+    return "p_" + hmac.new(key.encode(), patient_id.strip().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+async def _lock_hash(session: AsyncSession, sha256: str) -> None:
+    """Serialise writers of one content hash until the transaction ends."""
+    lock_id = int.from_bytes(bytes.fromhex(sha256)[:8], "big", signed=True)
+    await session.execute(select(func.pg_advisory_xact_lock(lock_id)))
+
+
+async def _find_by_hash(session: AsyncSession, sha256: str) -> TrainingImage | None:
+    return await session.scalar(select(TrainingImage).where(TrainingImage.image_hash == sha256))
+
+
+async def upload_image(
+    session: AsyncSession,
+    store: ObjectStore,
+    *,
+    principal: Principal,
+    data: bytes,
+    fields: UploadFields,
+    limits: ImageLimits,
+    bucket: str,
+    pseudonym_key: str,
+) -> tuple[TrainingImage, bool]:
+    """Validate, sanitise and store an upload; returns the record and whether it already existed."""
+    prepared: PreparedImage = await asyncio.to_thread(prepare_image, data, limits)
+    await _lock_hash(session, prepared.sha256)
+    existing = await _find_by_hash(session, prepared.sha256)
+    if existing is not None:
+        return existing, True
+
+    key = object_key(prepared.sha256)
+    created = await store.put_if_absent(key, prepared.stored_bytes, prepared.media_type)
+    image = TrainingImage(
+        user_id=principal.user_id,
+        image_url=f"s3://{bucket}/{key}",
+        image_hash=prepared.sha256,
+        meta=fields.metadata(),
+        format=prepared.format,
+        width=prepared.width,
+        height=prepared.height,
+        byte_size=len(prepared.stored_bytes),
+        blur_score=prepared.quality.blur_score,
+        brightness_score=prepared.quality.brightness_score,
+        contrast_score=prepared.quality.contrast_score,
+        phash=prepared.phash,
+        lesion_id=fields.lesion_id,
+        patient_pseudonym=pseudonymise(fields.patient_id, pseudonym_key) if fields.patient_id else None,
+        source=fields.source,
+    )
+    session.add(image)
+    try:
+        # Committed here, not by the request scope: the object's fate depends on the outcome.
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        if created:
+            await _remove_orphan(store, key)
+        raise
+    return image, False
+
+
+async def _remove_orphan(store: ObjectStore, key: str) -> None:
+    try:
+        await asyncio.shield(store.delete(key))
+    except Exception:
+        logger.exception("could not remove an object whose row was not written", extra={"key": key})
+
+
+def _visible_to(query: Select, principal: Principal) -> Select:
+    """Uploaders see only their own images; annotators and admins see all."""
+    if principal.role is Role.uploader:
+        return query.where(TrainingImage.user_id == principal.user_id)
+    return query
+
+
+async def get_image(session: AsyncSession, principal: Principal, image_id: uuid.UUID) -> TrainingImage:
+    image = await session.scalar(_visible_to(select(TrainingImage), principal).where(TrainingImage.id == image_id))
+    if image is None:
+        raise NotFound(f"no image with id {image_id}")
+    return image
+
+
+async def list_images(
+    session: AsyncSession,
+    principal: Principal,
+    filters: ImageFilters,
+    *,
+    limit: int,
+    offset: int,
+    pseudonym_key: str,
+) -> tuple[list[TrainingImage], int]:
+    query = _visible_to(select(TrainingImage), principal)
+    if filters.source is not None:
+        query = query.where(TrainingImage.source == filters.source)
+    if filters.lesion_id is not None:
+        query = query.where(TrainingImage.lesion_id == filters.lesion_id)
+    if filters.patient_id is not None:
+        query = query.where(TrainingImage.patient_pseudonym == pseudonymise(filters.patient_id, pseudonym_key))
+    if filters.created_after is not None:
+        query = query.where(TrainingImage.created_at >= filters.created_after)
+    if filters.created_before is not None:
+        query = query.where(TrainingImage.created_at < filters.created_before)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    page = await session.scalars(
+        query.order_by(TrainingImage.created_at.desc(), TrainingImage.id).limit(limit).offset(offset)
+    )
+    return list(page), total or 0
+
+
+async def erase_image(
+    session: AsyncSession, store: ObjectStore, principal: Principal, image_id: uuid.UUID
+) -> None:
+    """Delete row and object together: if S3 refuses, the transaction rolls back and both remain."""
+    image = await get_image(session, principal, image_id)
+    await _lock_hash(session, image.image_hash)
+    await session.delete(image)
+    await session.flush()
+    await store.delete(image.object_key)
+    await session.commit()
