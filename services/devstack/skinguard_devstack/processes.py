@@ -33,18 +33,20 @@ class Process:
         log_path: Path,
         *,
         env: dict[str, str] | None = None,
-        user: str | None = None,
         cwd: Path | None = None,
+        **popen_kwargs,
     ) -> None:
         self.name = name
         self.args = list(args)
         self.log_path = log_path
         self.env = env
-        self.user = user
         self.cwd = cwd
+        self.popen_kwargs = popen_kwargs
         self.popen: subprocess.Popen | None = None
 
     def start(self) -> None:
+        if self.running:
+            return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.popen = subprocess.Popen(
@@ -53,8 +55,8 @@ class Process:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=self.env,
-                user=self.user,
                 cwd=self.cwd,
+                **self.popen_kwargs,
                 start_new_session=True,
             )
 

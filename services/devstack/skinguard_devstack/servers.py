@@ -47,6 +47,14 @@ def _ensure_system_user(name: str) -> str:
     return name
 
 
+def _as_user(name: str | None) -> dict:
+    """subprocess arguments that drop to ``name`` with its own group (not root's) and no others."""
+    if name is None:
+        return {}
+    entry = pwd.getpwnam(name)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
 def _make_traversable(path: Path) -> None:
     """Let another user reach ``path``: add o+x on each parent directory."""
     for parent in [path, *path.parents]:
@@ -72,7 +80,7 @@ class PostgresServer:
                 "-c", "fsync=on",
             ],
             data_dir / "logs" / "postgres.log",
-            user=self.user,
+            **_as_user(self.user),
         )
 
     @property
@@ -92,13 +100,16 @@ class PostgresServer:
         if self.user:
             _make_traversable(self.data_dir.parent)
             shutil.chown(self.data_dir, self.user)
-        subprocess.run(
+        result = subprocess.run(
             [str(_postgres_bin() / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
              "--auth=trust", "--encoding=UTF8", "--no-instructions"],
-            check=True,
             capture_output=True,
-            user=self.user,
+            text=True,
+            cwd=self.data_dir,
+            **_as_user(self.user),
         )
+        if result.returncode != 0:
+            raise RuntimeError(f"initdb failed in {self.data_dir}:\n{result.stdout}{result.stderr}")
 
     def _psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
@@ -162,7 +173,7 @@ class SeaweedS3Server:
         ports = [f"-{flag}={free_port()}" for flag in self.COMPONENT_PORTS]
         self.process = Process(
             "s3",
-            [_binary("weed"), "mini", f"-dir={self.root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            [_binary("weed"), f"-logdir={data_dir / 'logs'}", "mini", f"-dir={self.root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
              f"-s3.port={self.port}", *ports, f"-s3.config={self.config_path}", "-admin.ui=false",
              "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false"],
             data_dir / "logs" / "s3.log",
