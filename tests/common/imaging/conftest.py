@@ -1,4 +1,4 @@
-"""Sample images for the imaging tests: generated ones, plus real photos when the data is present."""
+"""Sample images for the imaging tests: generated ones, and real photos where the data exists."""
 
 from __future__ import annotations
 

@@ -1,10 +1,14 @@
-"""The image container formats we accept, recognised by their magic bytes."""
+"""The image container formats we accept: recognising them, and reporting unreadable ones."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
-from ..errors import Invalid
+from PIL import Image
+
+from ..errors import AppError, Invalid
 
 ImageFormat = Literal["jpeg", "png"]
 
@@ -30,3 +34,17 @@ def corrupt_image() -> Invalid:
         "Upload the original photo again.",
         code="corrupt_image",
     )
+
+
+@contextmanager
+def reading_untrusted_image() -> Iterator[None]:
+    """Report whatever Pillow raises on a malformed file as ``corrupt_image``.
+
+    Pillow's decompression-bomb guard passes through: it means too many pixels, not damage.
+    """
+    try:
+        yield
+    except (AppError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise
+    except Exception as error:  # Pillow raises many exception types on malformed files
+        raise corrupt_image() from error

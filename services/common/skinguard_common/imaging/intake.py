@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 
-from ..errors import AppError, Invalid, PayloadTooLarge, UnsupportedMediaType
-from .formats import MEDIA_TYPES, ImageFormat, corrupt_image, sniff_format
+from ..errors import Invalid, PayloadTooLarge, UnsupportedMediaType
+from .formats import MEDIA_TYPES, ImageFormat, reading_untrusted_image, sniff_format
 from .phash import perceptual_hash
 from .quality import QualityMetrics, measure_quality
 from .sanitize import sanitize_image
@@ -108,32 +106,22 @@ def decode_rgb(data: bytes) -> np.ndarray:
 
 def _check_decodes(data: bytes, image_format: ImageFormat, limits: ImageLimits) -> None:
     """Read the header, enforce the pixel limit and animation ban, then decode every pixel."""
-    with (
-        _reading_untrusted_image(limits),
-        Image.open(io.BytesIO(data), formats=[image_format.upper()]) as image,
-    ):
-        width, height = image.size
-        if width * height > limits.max_pixels:
-            raise _too_many_pixels(limits)
-        # Extra JPEG frames (MPO: HDR gain maps, depth maps, stereo pairs) belong to one photo
-        # and are dropped by sanitize_image; an animated PNG is several pictures.
-        if image_format == "png" and getattr(image, "is_animated", False):
-            raise Invalid("animated images are not accepted", code="unsupported_format")
-        image.load()  # raises on truncated data while ImageFile.LOAD_TRUNCATED_IMAGES is False
-
-
-@contextmanager
-def _reading_untrusted_image(limits: ImageLimits) -> Iterator[None]:
-    """Turn whatever Pillow raises on hostile or broken input into a client error."""
     try:
-        yield
-    except AppError:
-        raise
-    # Pillow's own bomb guard (a warning becomes an exception under ``-W error``).
+        with (
+            reading_untrusted_image(),
+            Image.open(io.BytesIO(data), formats=[image_format.upper()]) as image,
+        ):
+            width, height = image.size
+            if width * height > limits.max_pixels:
+                raise _too_many_pixels(limits)
+            # Extra JPEG frames (MPO: HDR gain maps, depth maps, stereo pairs) belong to one
+            # photo and are dropped by sanitize_image; an animated PNG is several pictures.
+            if image_format == "png" and getattr(image, "is_animated", False):
+                raise Invalid("animated images are not accepted", code="unsupported_format")
+            image.load()  # raises on truncated data while ImageFile.LOAD_TRUNCATED_IMAGES is False
+    # Pillow's own bomb guard (its warning becomes an exception under ``-W error``).
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_many_pixels(limits) from error
-    except Exception as error:  # Pillow raises many exception types on malformed files
-        raise corrupt_image() from error
 
 
 def _too_many_pixels(limits: ImageLimits) -> Invalid:

@@ -15,7 +15,13 @@ from collections.abc import Iterator
 from PIL import ExifTags, Image, ImageOps, JpegImagePlugin
 
 from ..errors import UnsupportedMediaType
-from .formats import PNG_SIGNATURE, ImageFormat, corrupt_image, sniff_format
+from .formats import (
+    PNG_SIGNATURE,
+    ImageFormat,
+    corrupt_image,
+    reading_untrusted_image,
+    sniff_format,
+)
 
 # EXIF orientations 2..8 flip and/or rotate; 1 (or none) is already upright.
 _TRANSPOSING_ORIENTATIONS = range(2, 9)
@@ -36,16 +42,18 @@ _JPEG_MARKER_AFTER_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
 
 def sanitize_image(data: bytes) -> bytes:
-    """Return the metadata-free, upright version of a JPEG or PNG that Pillow can decode.
+    """Return the metadata-free, upright version of a JPEG or PNG.
 
-    Raises ``corrupt_image`` when the container structure is broken.
+    Raises ``corrupt_image`` for a file that cannot be read. Call it on files whose size
+    ``prepare_image`` has checked: an orientation other than 1 decodes every pixel.
     """
     image_format = sniff_format(data)
     if image_format is None:
         raise UnsupportedMediaType(
             "Only JPEG and PNG images can be sanitized.", code="unsupported_format"
         )
-    upright = _apply_orientation(data, image_format)
+    with reading_untrusted_image():
+        upright = _apply_orientation(data, image_format)
     # Re-encoded images pass the same filter: Pillow may copy metadata such as a JPEG comment.
     if image_format == "jpeg":
         return _strip_jpeg(upright)
