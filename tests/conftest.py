@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 from support.servers import TestServers, start_test_servers
 
+pytest_plugins = ["support.system"]
+
 
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServers]:

@@ -23,7 +23,11 @@ def start_system(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen:
         "--postgres-port", str(ports["postgres"]), "--redis-port", str(ports["redis"]),
         "--s3-port", str(ports["s3"]),
     ]
-    env = {**os.environ, "SKINGUARD_INGESTION_PORT": str(ports["ingestion"])}
+    env = {
+        **os.environ,
+        "SKINGUARD_INGESTION_PORT": str(ports["ingestion"]),
+        "SKINGUARD_ANNOTATION_PORT": str(ports["annotation"]),
+    }
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = []
     deadline = time.monotonic() + 120
@@ -46,14 +50,14 @@ def stop_system(process: subprocess.Popen) -> str:
 
 @pytest.mark.integration
 def test_run_upload_stop_restart_keeps_state(tmp_path):
-    ports = {name: free_port() for name in ("postgres", "redis", "s3", "ingestion")}
+    ports = {name: free_port() for name in ("postgres", "redis", "s3", "ingestion", "annotation")}
     data_dir = tmp_path / "data"
     base = f"http://127.0.0.1:{ports['ingestion']}"
 
     process = start_system(data_dir, ports)
     try:
         keys = json.loads((data_dir / "dev-keys.json").read_text())
-        assert set(keys) == {"admin", "uploader", "annotator"}
+        assert set(keys) == {"admin", "uploader", "annotator", "importer"}
         headers = {"Authorization": f"Bearer {keys['uploader']}"}
         response = httpx.post(f"{base}/api/images/upload", headers=headers,
                               files={"image": ("a.jpg", images.jpeg(seed=99), "image/jpeg")})

@@ -6,7 +6,7 @@ import pytest
 from support import images
 from sqlalchemy import text
 
-from .conftest import bucket_keys
+from support.system import bucket_keys
 from .test_upload import row_count, upload
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from skinguard_common.auth import ApiKey
 
-from .conftest import bucket_keys
+from support.system import bucket_keys
 from .test_upload import upload
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from skinguard_ingestion.images.models import TrainingImage
 
-from .conftest import bucket_keys
+from support.system import bucket_keys
 
 
 async def upload(client, caller, data: bytes, filename: str = "lesion.jpg", content_type: str = "image/jpeg", **fields):
@@ -44,7 +44,7 @@ async def test_upload_stores_image_once_with_metrics(app, client, callers, s3, s
     assert body["quality"]["blur_score"] > 0
     assert 0 < body["quality"]["brightness_score"] < 255
     assert body["quality"]["contrast_score"] > 0
-    assert body["metadata"] == {"location": "back", "size": "6mm", "color": "brown", "notes": "itchy"}
+    assert body["metadata"] == {"location": "back", "size": "6mm", "color": "brown", "notes": "itchy", "flags": []}
     assert body["lesion_id"] == "L-1" and body["source"] == "clinic-a"
     assert body["uploaded_by"] == str(callers["uploader"].user_id)
     assert len(body["phash"]) == 16
@@ -234,3 +234,16 @@ async def test_real_dermoscopy_images_are_stored_losslessly(client, callers, s3,
         stored = s3.get_object(Bucket=settings.s3_bucket, Key=f"images/{response.json()['sha256']}")["Body"].read()
         original_pixels = Image.open(io.BytesIO(original)).convert("RGB").tobytes()
         assert Image.open(io.BytesIO(stored)).convert("RGB").tobytes() == original_pixels
+
+
+async def test_low_resolution_is_accepted_only_for_importers_and_flagged(client, callers):
+    small = images.jpeg(200, 150, seed=17)  # the size of HAM10000's downsampled copies
+    refused = await upload(client, callers["uploader"], small, allow_low_resolution="true")
+    assert refused.status_code == 403
+    plain = await upload(client, callers["admin"], small)
+    assert plain.status_code == 422 and plain.json()["error"] == "too_small"
+    accepted = await upload(client, callers["admin"], small, allow_low_resolution="true")
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["metadata"]["flags"] == ["low_resolution"]
+    tiny = await upload(client, callers["admin"], images.jpeg(120, 150, seed=18), allow_low_resolution="true")
+    assert tiny.status_code == 422 and tiny.json()["error"] == "too_small"  # below the import floor

@@ -18,7 +18,7 @@ from pathlib import Path
 from skinguard_devstack.servers import SeaweedS3Server
 from skinguard_devstack.stack import BUCKET, Infrastructure
 
-MIGRATE_COMMANDS = (("skinguard-ingestion", "migrate"),)
+MIGRATE_COMMANDS = (("skinguard-ingestion", "migrate"), ("skinguard-annotation", "migrate"))
 
 
 @dataclass

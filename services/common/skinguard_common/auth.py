@@ -29,6 +29,7 @@ TOKEN_PREFIX = "sg_"
 class Role(str, enum.Enum):
     uploader = "uploader"
     annotator = "annotator"
+    importer = "importer"  # bulk imports: uploads and labels under one "import" identity
     admin = "admin"
 
 

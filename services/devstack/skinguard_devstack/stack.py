@@ -19,7 +19,7 @@ from .processes import Process, free_port
 from .servers import PostgresServer, RedisServer, SeaweedS3Server
 
 BUCKET = "skinguard"
-DEV_ROLES = ("admin", "uploader", "annotator")
+DEV_ROLES = ("admin", "uploader", "annotator", "importer")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,13 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "SKINGUARD_INGESTION_PORT",
         8001,
         migrate=("skinguard-ingestion", "migrate"),
+    ),
+    ServiceSpec(
+        "annotation",
+        ("skinguard-annotation", "serve"),
+        "SKINGUARD_ANNOTATION_PORT",
+        8002,
+        migrate=("skinguard-annotation", "migrate"),  # after ingestion: it references training_images
     ),
 )
 

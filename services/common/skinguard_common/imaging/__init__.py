@@ -2,7 +2,8 @@
 
 from .formats import MEDIA_TYPES, ImageFormat, sniff_format
 from .intake import ImageLimits, PreparedImage, decode_rgb, prepare_image
-from .phash import NEAR_DUPLICATE_MAX_DISTANCE, hamming_distance, perceptual_hash
+from .phash import NEAR_DUPLICATE_MAX_DISTANCE, hamming_distance, near_duplicate_pairs, perceptual_hash
+from .preprocess import to_model_input
 from .quality import QualityMetrics, measure_quality
 from .sanitize import sanitize_image
 
@@ -16,8 +17,10 @@ __all__ = [
     "decode_rgb",
     "hamming_distance",
     "measure_quality",
+    "near_duplicate_pairs",
     "perceptual_hash",
     "prepare_image",
     "sanitize_image",
     "sniff_format",
+    "to_model_input",
 ]

@@ -43,6 +43,25 @@ def hamming_distance(a: str, b: str) -> int:
     return min((variant ^ target).bit_count() for variant in _orientations(_unpack(_parse(a))))
 
 
+def near_duplicate_pairs(
+    hashes: list[str], max_distance: int = NEAR_DUPLICATE_MAX_DISTANCE, *, chunk: int = 64
+) -> list[tuple[int, int]]:
+    """Index pairs ``(i, j)``, ``i < j``, whose hashes are within ``max_distance`` (vectorised)."""
+    if not hashes:
+        return []
+    canonical = np.array([_parse(text) for text in hashes], dtype=np.uint64)
+    variants = np.array([_orientations(_unpack(int(value))) for value in canonical], dtype=np.uint64)
+    pairs = []
+    for start in range(0, len(hashes), chunk):
+        block = variants[start : start + chunk]
+        distances = np.bitwise_count(block[:, :, None] ^ canonical[None, None, :]).min(axis=1)
+        rows, columns = np.nonzero(distances <= max_distance)
+        rows += start
+        keep = columns > rows
+        pairs.extend(zip(rows[keep].tolist(), columns[keep].tolist(), strict=True))
+    return pairs
+
+
 def _sign_bits(pixels: np.ndarray) -> np.ndarray:
     grey = cv2.equalizeHist(cv2.transform(pixels, _CHANNEL_MEAN))
     side = (_SHRUNK_SIDE, _SHRUNK_SIDE)

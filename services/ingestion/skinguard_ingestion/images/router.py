@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from skinguard_common.app import error_responses
 from skinguard_common.auth import Principal, Role, require_roles
 from skinguard_common.db import SessionDep
-from skinguard_common.errors import AppError
+from skinguard_common.errors import AppError, Forbidden
 from skinguard_common.storage import ObjectMissing, ObjectStore
 
 from ..settings import IngestionSettings
@@ -19,8 +19,9 @@ from .schemas import ImageOut, ImagePage, PresignedUrl, UploadOut
 
 router = APIRouter(prefix="/api/images", tags=["images"])
 
-Uploader = Annotated[Principal, Depends(require_roles(Role.uploader))]
-Viewer = Annotated[Principal, Depends(require_roles(Role.uploader, Role.annotator))]
+Uploader = Annotated[Principal, Depends(require_roles(Role.uploader, Role.importer))]
+Viewer = Annotated[Principal, Depends(require_roles(Role.uploader, Role.importer, Role.annotator))]
+Eraser = Annotated[Principal, Depends(require_roles(Role.uploader))]
 
 Text200 = Annotated[str | None, Form(max_length=200)]
 Identifier = Annotated[str | None, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
@@ -65,8 +66,13 @@ async def upload(
     lesion_id: Identifier = None,
     patient_id: Annotated[str | None, Form(min_length=1, max_length=128)] = None,
     source: Identifier = None,
+    allow_low_resolution: Annotated[
+        bool, Form(description="importers and admins: accept below the minimum resolution (flagged)")
+    ] = False,
 ):
     metrics = request.app.state.ingestion_metrics
+    if allow_low_resolution and principal.role not in (Role.importer, Role.admin):
+        raise Forbidden("only importers and admins may store images below the minimum resolution")
     data = await image.read(settings.max_upload_bytes + 1)
     fields = service.UploadFields(location, size, color, notes, lesion_id, patient_id, source)
     try:
@@ -77,6 +83,7 @@ async def upload(
             data=data,
             fields=fields,
             limits=settings.image_limits,
+            low_resolution_limits=settings.low_resolution_limits if allow_low_resolution else None,
             bucket=settings.s3_bucket,
             pseudonym_key=settings.pseudonym_key.get_secret_value(),
         )
@@ -85,7 +92,7 @@ async def upload(
         metrics.rejections.labels(error.code).inc()
         raise
     metrics.uploads.labels("duplicate" if duplicate else "created").inc()
-    owned = principal.role is not Role.uploader or record.user_id == principal.user_id
+    owned = not service.sees_only_own(principal) or record.user_id == principal.user_id
     body = UploadOut(**ImageOut.of(record, redacted=not owned).model_dump(), duplicate=duplicate)
     return JSONResponse(
         body.model_dump(mode="json"),
@@ -165,6 +172,6 @@ async def get_content(
     summary="Erase an image: its object and its row",
     responses=error_responses(401, 403, 404, 503),
 )
-async def erase(image_id: uuid.UUID, session: SessionDep, store: StoreDep, principal: Uploader) -> Response:
+async def erase(image_id: uuid.UUID, session: SessionDep, store: StoreDep, principal: Eraser) -> Response:
     await service.erase_image(session, store, principal, image_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

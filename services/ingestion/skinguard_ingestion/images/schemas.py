@@ -21,6 +21,7 @@ class ImageMetadata(BaseModel):
     size: str | None = None
     color: str | None = None
     notes: str | None = None
+    flags: list[str] = Field(default_factory=list, description="e.g. low_resolution (accepted by an importer)")
 
 
 class ImageOut(BaseModel):

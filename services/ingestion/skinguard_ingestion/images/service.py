@@ -11,6 +11,7 @@ Integrity rules:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -41,9 +42,14 @@ class UploadFields:
     patient_id: str | None = None
     source: str | None = None
 
-    def metadata(self) -> dict[str, str]:
+    low_resolution: bool = False
+
+    def metadata(self) -> dict[str, object]:
         fields = {"location": self.location, "size": self.size, "color": self.color, "notes": self.notes}
-        return {name: value for name, value in fields.items() if value is not None}
+        metadata: dict[str, object] = {name: value for name, value in fields.items() if value is not None}
+        if self.low_resolution:
+            metadata["flags"] = ["low_resolution"]
+        return metadata
 
 
 @dataclass(frozen=True)
@@ -80,9 +86,16 @@ async def upload_image(
     limits: ImageLimits,
     bucket: str,
     pseudonym_key: str,
+    low_resolution_limits: ImageLimits | None = None,
 ) -> tuple[TrainingImage, bool]:
-    """Validate, sanitise and store an upload; returns the record and whether it already existed."""
-    prepared: PreparedImage = await asyncio.to_thread(prepare_image, data, limits)
+    """Validate, sanitise and store an upload; returns the record and whether it already existed.
+
+    ``low_resolution_limits`` (for trusted bulk imports) replace the minimum resolution; images
+    below the normal minimum are then flagged ``low_resolution`` in their metadata.
+    """
+    prepared: PreparedImage = await asyncio.to_thread(prepare_image, data, low_resolution_limits or limits)
+    if prepared.width < limits.min_width or prepared.height < limits.min_height:
+        fields = dataclasses.replace(fields, low_resolution=True)
     await _lock_hash(session, prepared.sha256)
     existing = await _find_by_hash(session, prepared.sha256)
     if existing is not None:
@@ -126,9 +139,13 @@ async def _remove_orphan(store: ObjectStore, key: str) -> None:
         logger.exception("could not remove an object whose row was not written", extra={"key": key})
 
 
+def sees_only_own(principal: Principal) -> bool:
+    """Uploaders and importers see only the images they stored; annotators and admins see all."""
+    return principal.role in (Role.uploader, Role.importer)
+
+
 def _visible_to(query: Select, principal: Principal) -> Select:
-    """Uploaders see only their own images; annotators and admins see all."""
-    if principal.role is Role.uploader:
+    if sees_only_own(principal):
         return query.where(TrainingImage.user_id == principal.user_id)
     return query
 

@@ -1,0 +1,52 @@
+"""The annotation service: ``create_app(settings)`` builds it; nothing is created at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from skinguard_common.app import create_service_app
+from skinguard_common.db import create_engine, create_sessionmaker
+from skinguard_common.storage import S3ObjectStore
+
+from . import __version__
+from .datasets.router import router as datasets_router
+from .labels.router import router as labels_router
+from .settings import AnnotationSettings
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(settings: AnnotationSettings | None = None) -> FastAPI:
+    settings = settings or AnnotationSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.store = S3ObjectStore(settings)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    async def database_ready() -> None:
+        async with app.state.engine.connect() as connection:
+            await connection.execute(text("SELECT 1 FROM image_annotations LIMIT 1"))
+
+    app = create_service_app(
+        name="annotation",
+        version=__version__,
+        description="Labels from many annotators, consensus, agreement and leakage-free dataset versions.",
+        lifespan=lifespan,
+        readiness_checks=lambda app: {"database": database_ready, "object_store": app.state.store.ping},
+        max_body_bytes=MAX_BODY_BYTES,
+    )
+    app.state.settings = settings
+    app.include_router(labels_router)
+    app.include_router(datasets_router)
+    return app

@@ -1,0 +1,174 @@
+"""Dataset versions: freeze which images, which consensus label, which split — once.
+
+Freezing writes the manifest to S3 first and the rows second (as uploads do): if the rows
+cannot be committed, the manifest is removed again. Rows are immutable (database triggers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skinguard_common.auth import Principal
+from skinguard_common.errors import Invalid, NotFound
+from skinguard_common.imaging import NEAR_DUPLICATE_MAX_DISTANCE
+from skinguard_common.storage import ObjectStore
+
+from ..labels.consensus import consensus_query
+from ..models import SPLITS, Dataset, DatasetImage, ImageView
+from .schemas import DatasetIn
+from .splitting import Candidate, split_dataset
+
+def manifest_key(dataset_id: uuid.UUID) -> str:
+    return f"datasets/{dataset_id}/manifest.json"
+
+
+async def _candidates(session: AsyncSession, request: DatasetIn, dispute_threshold: float) -> list[tuple]:
+    consensus = consensus_query(dispute_threshold).subquery()
+    query = (
+        select(ImageView, consensus.c.label)
+        .join(consensus, consensus.c.image_id == ImageView.id)
+        .where(consensus.c.annotators >= request.filters.min_annotators)
+    )
+    if request.filters.sources:
+        query = query.where(ImageView.source.in_(request.filters.sources))
+    if request.filters.exclude_disputed:
+        query = query.where(consensus.c.disputed.is_(False))
+    return list((await session.execute(query)).all())
+
+
+def image_metadata(image: ImageView, group: str) -> dict[str, Any]:
+    return {
+        **image.meta,
+        "sha256": image.image_hash,
+        "format": image.format,
+        "width": image.width,
+        "height": image.height,
+        "lesion_id": image.lesion_id,
+        "patient_pseudonym": image.patient_pseudonym,
+        "source": image.source,
+        "group": group,
+    }
+
+
+async def create_dataset(
+    session: AsyncSession,
+    store: ObjectStore,
+    principal: Principal,
+    request: DatasetIn,
+    *,
+    bucket: str,
+    dispute_threshold: float,
+) -> Dataset:
+    rows = await _candidates(session, request, dispute_threshold)
+    if not rows:
+        raise Invalid("no labelled images match the filters", code="empty_dataset")
+    seed = request.seed if request.seed is not None else secrets.randbelow(2**63)
+    candidates = [
+        Candidate(image.id, label, image.lesion_id, image.patient_pseudonym, image.phash) for image, label in rows
+    ]
+    result = await asyncio.to_thread(
+        split_dataset, candidates, request.splits.as_dict(), seed, NEAR_DUPLICATE_MAX_DISTANCE
+    )
+
+    # One writer per dataset name picks the next version number.
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"dataset:{request.name}"))))
+    latest = await session.scalar(select(func.max(Dataset.version)).where(Dataset.name == request.name))
+    dataset_id = uuid.uuid4()
+    dataset = Dataset(
+        id=dataset_id,
+        name=request.name,
+        version=(latest or 0) + 1,
+        description=request.description,
+        image_count=len(rows),
+        train_split=request.splits.train,
+        val_split=request.splits.validation,
+        test_split=request.splits.test,
+        seed=seed,
+        filters=request.filters.model_dump(),
+        leakage_report=result.report,
+        manifest_url=f"s3://{bucket}/{manifest_key(dataset_id)}",
+        created_by=principal.user_id,
+    )
+    members = {image.id: (image, label) for image, label in rows}
+    manifest = build_export(
+        dataset,
+        [(image, label, result.splits[image.id], result.groups[image.id]) for image, label in members.values()],
+        url_of=lambda image: f"s3://{bucket}/{image.object_key}",
+    )
+    await store.put_if_absent(manifest_key(dataset.id), json.dumps(manifest).encode(), "application/json")
+    session.add(dataset)
+    session.add_all(
+        DatasetImage(
+            dataset_id=dataset.id,
+            image_id=image_id,
+            label=label,
+            split=result.splits[image_id],
+            group_key=result.groups[image_id],
+        )
+        for image_id, (_, label) in members.items()
+    )
+    try:
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        await asyncio.shield(store.delete(manifest_key(dataset.id)))
+        raise
+    return dataset
+
+
+def build_export(
+    dataset: Dataset, members: list[tuple[ImageView, str, str, str]], *, url_of: Callable[[ImageView], str]
+) -> dict[str, Any]:
+    """The export document: ``members`` are (image, label, split, group)."""
+    ordered = sorted(members, key=lambda member: str(member[0].id))
+    return {
+        "dataset": {
+            "id": str(dataset.id),
+            "name": dataset.name,
+            "version": dataset.version,
+            "seed": dataset.seed,
+            "image_count": dataset.image_count,
+            "exported_images": len(ordered),
+        },
+        "images": [
+            {"id": str(image.id), "url": url_of(image), "label": label, "metadata": image_metadata(image, group)}
+            for image, label, _, group in ordered
+        ],
+        "splits": {split: [str(image.id) for image, _, side, _ in ordered if side == split] for split in SPLITS},
+    }
+
+
+async def get_dataset(session: AsyncSession, dataset_id: uuid.UUID) -> Dataset:
+    dataset = await session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"no dataset with id {dataset_id}")
+    return dataset
+
+
+async def list_datasets(session: AsyncSession, *, name: str | None, limit: int, offset: int):
+    query = select(Dataset)
+    if name is not None:
+        query = query.where(Dataset.name == name)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    page = await session.scalars(query.order_by(Dataset.created_at.desc(), Dataset.id).limit(limit).offset(offset))
+    return list(page), total or 0
+
+
+async def export_dataset(
+    session: AsyncSession, dataset: Dataset, url_of: Callable[[ImageView], str]
+) -> dict[str, Any]:
+    """The frozen membership as stored; images erased since freezing are left out."""
+    rows = await session.execute(
+        select(ImageView, DatasetImage.label, DatasetImage.split, DatasetImage.group_key)
+        .join(DatasetImage, DatasetImage.image_id == ImageView.id)
+        .where(DatasetImage.dataset_id == dataset.id)
+    )
+    return build_export(dataset, [tuple(row) for row in rows], url_of=url_of)

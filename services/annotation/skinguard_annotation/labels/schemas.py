@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+Label = Literal["benign", "malignant"]
+
+MAX_METADATA_BYTES = 4096
+
+
+class AnnotateIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    label: Label
+    confidence: float | None = Field(None, ge=0, le=1, description="annotator's confidence in [0, 1]")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("metadata")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        import json
+
+        if len(json.dumps(value)) > MAX_METADATA_BYTES:
+            raise ValueError(f"metadata must serialise to at most {MAX_METADATA_BYTES} bytes")
+        return value
+
+
+class AnnotationOut(BaseModel):
+    id: uuid.UUID
+    image_id: uuid.UUID
+    label: Label
+    confidence: float | None
+    annotator_id: uuid.UUID
+    metadata: dict[str, Any]
+    created_at: datetime
+    superseded_at: datetime | None
+    current: bool
+
+    @classmethod
+    def of(cls, annotation) -> AnnotationOut:
+        return cls(
+            id=annotation.id,
+            image_id=annotation.image_id,
+            label=annotation.label,
+            confidence=annotation.confidence,
+            annotator_id=annotation.annotator_id,
+            metadata=annotation.meta,
+            created_at=annotation.created_at,
+            superseded_at=annotation.superseded_at,
+            current=annotation.superseded_at is None,
+        )
+
+
+class ConsensusOut(BaseModel):
+    image_id: uuid.UUID
+    label: Label
+    votes: dict[str, int]
+    annotators: int
+    agreement: float = Field(description="share of current labels that agree with the consensus")
+    disputed: bool
+
+    @classmethod
+    def of(cls, row) -> ConsensusOut:
+        return cls(
+            image_id=row.image_id,
+            label=row.label,
+            votes={"benign": row.benign, "malignant": row.malignant},
+            annotators=row.annotators,
+            agreement=row.agreement,
+            disputed=row.disputed,
+        )
+
+
+class ImageAnnotationsOut(BaseModel):
+    image_id: uuid.UUID
+    consensus: ConsensusOut | None = Field(description="admins only; null while unlabelled or for blind annotators")
+    annotations: list[AnnotationOut] = Field(description="history, newest first; annotators see only their own")
+
+
+class ConsensusPage(BaseModel):
+    items: list[ConsensusOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class PairAgreementOut(BaseModel):
+    annotator_a: uuid.UUID
+    annotator_b: uuid.UUID
+    images: int
+    observed_agreement: float
+    cohen_kappa: float | None
+
+
+class AgreementOut(BaseModel):
+    images: int = Field(description="images with at least two current labels")
+    annotators: int
+    labels: int
+    fleiss_kappa: float | None
+    pairs: list[PairAgreementOut]
+
+
+class QueueItem(BaseModel):
+    image_id: uuid.UUID
+    content_url: str = Field(description="short-lived presigned URL of the image")
+    width: int
+    height: int
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+class QueueOut(BaseModel):
+    items: list[QueueItem]
+    remaining: int = Field(description="images still waiting for a label from you")

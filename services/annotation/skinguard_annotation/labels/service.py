@@ -1,0 +1,138 @@
+"""Labels: recording with history, consensus, agreement and the blind work queue."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skinguard_common.auth import Principal
+from skinguard_common.errors import NotFound
+
+from ..models import Annotation, ImageView
+from .agreement import OverallAgreement, PairAgreement, overall_agreement, pairwise_agreement
+from .consensus import consensus_query
+from .schemas import AnnotateIn
+
+
+async def require_image(session: AsyncSession, image_id: uuid.UUID) -> ImageView:
+    image = await session.get(ImageView, image_id)
+    if image is None:
+        raise NotFound(f"no image with id {image_id}")
+    return image
+
+
+async def annotate(
+    session: AsyncSession, principal: Principal, image_id: uuid.UUID, request: AnnotateIn
+) -> tuple[Annotation, bool]:
+    """Record a label; it supersedes the annotator's previous one, which stays as history.
+
+    Repeating the current label unchanged records nothing (idempotent re-runs); returns
+    the current annotation and whether it was created now.
+    """
+    # Row lock on the image serialises an annotator's concurrent labels (and erasure).
+    image = await session.scalar(select(ImageView).where(ImageView.id == image_id).with_for_update())
+    if image is None:
+        raise NotFound(f"no image with id {image_id}")
+    current = await session.scalar(
+        select(Annotation).where(
+            Annotation.image_id == image_id,
+            Annotation.annotator_id == principal.user_id,
+            Annotation.superseded_at.is_(None),
+        )
+    )
+    if current is not None:
+        unchanged = (current.label, current.confidence, current.meta) == (
+            request.label, request.confidence, request.metadata,
+        )
+        if unchanged:
+            return current, False
+        current.superseded_at = datetime.now(UTC)
+        await session.flush()
+    annotation = Annotation(
+        image_id=image_id,
+        label=request.label,
+        confidence=request.confidence,
+        annotator_id=principal.user_id,
+        meta=request.metadata,
+    )
+    session.add(annotation)
+    await session.flush()
+    await session.refresh(annotation)
+    return annotation, True
+
+
+async def history(
+    session: AsyncSession, image_id: uuid.UUID, *, annotator_id: uuid.UUID | None
+) -> list[Annotation]:
+    query = select(Annotation).where(Annotation.image_id == image_id)
+    if annotator_id is not None:
+        query = query.where(Annotation.annotator_id == annotator_id)
+    return list(await session.scalars(query.order_by(Annotation.created_at.desc(), Annotation.id)))
+
+
+async def consensus_of(session: AsyncSession, image_id: uuid.UUID, dispute_threshold: float):
+    query = consensus_query(dispute_threshold).where(Annotation.image_id == image_id)
+    return (await session.execute(query)).one_or_none()
+
+
+async def list_consensus(
+    session: AsyncSession,
+    dispute_threshold: float,
+    *,
+    label: str | None,
+    disputed: bool | None,
+    min_annotators: int,
+    source: str | None,
+    limit: int,
+    offset: int,
+):
+    consensus = consensus_query(dispute_threshold).subquery()
+    query = select(consensus).where(consensus.c.annotators >= min_annotators)
+    if label is not None:
+        query = query.where(consensus.c.label == label)
+    if disputed is not None:
+        query = query.where(consensus.c.disputed == disputed)
+    if source is not None:
+        query = query.join(ImageView, ImageView.id == consensus.c.image_id).where(ImageView.source == source)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = (await session.execute(query.order_by(consensus.c.image_id).limit(limit).offset(offset))).all()
+    return rows, total or 0
+
+
+async def current_votes(session: AsyncSession) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    rows = await session.execute(
+        select(Annotation.image_id, Annotation.annotator_id, Annotation.label).where(Annotation.superseded_at.is_(None))
+    )
+    return [tuple(row) for row in rows]
+
+
+async def agreement(session: AsyncSession) -> tuple[OverallAgreement, list[PairAgreement]]:
+    votes = await current_votes(session)
+    return overall_agreement(votes), pairwise_agreement(votes)
+
+
+async def queue(session: AsyncSession, principal: Principal, limit: int) -> tuple[list[ImageView], int]:
+    """Images this annotator has not labelled yet, least-labelled first (counts are not revealed)."""
+    labelled_by_me = select(Annotation.image_id).where(
+        Annotation.annotator_id == principal.user_id, Annotation.superseded_at.is_(None)
+    )
+    label_counts = (
+        select(Annotation.image_id, func.count().label("labels"))
+        .where(Annotation.superseded_at.is_(None))
+        .group_by(Annotation.image_id)
+        .subquery()
+    )
+    waiting = (
+        select(ImageView)
+        .outerjoin(label_counts, label_counts.c.image_id == ImageView.id)
+        .where(ImageView.id.not_in(labelled_by_me))
+    )
+    remaining = await session.scalar(select(func.count()).select_from(waiting.subquery()))
+    page = await session.scalars(
+        waiting.order_by(func.coalesce(label_counts.c.labels, 0), ImageView.created_at, ImageView.id).limit(limit)
+    )
+    return list(page), remaining or 0
+
