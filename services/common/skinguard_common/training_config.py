@@ -15,6 +15,9 @@ ModelType = Literal["CNN", "EfficientNetB0", "ResNet50", "DenseNet121", "MobileN
 OptimizerName = Literal["adam", "sgd", "rmsprop"]
 MonitorMetric = Literal["val_auc", "val_loss", "val_accuracy", "val_precision", "val_recall"]
 
+# The order of every model's output probabilities; dataset exports label images with these names.
+CLASS_NAMES: tuple[str, str] = ("benign", "malignant")
+
 # Keras reads these weight-file formats (``Model.load_weights``).
 WEIGHT_FILE_SUFFIXES = (".weights.h5", ".h5", ".hdf5", ".keras")
 
@@ -103,7 +106,3 @@ class TrainingConfig(BaseModel):
     def monitor_mode(self) -> Literal["min", "max"]:
         """Whether a smaller (loss) or a larger (every other metric) monitored value is better."""
         return "min" if self.monitor == "val_loss" else "max"
-
-    @property
-    def pretrained(self) -> bool:
-        return self.weights != "none"

@@ -87,9 +87,14 @@ class Infrastructure:
         )
 
     def start(self) -> None:
-        for server in (self.postgres, self.redis, self.s3):
-            server.start()
-        self.create_bucket()
+        """Start all three (and the bucket); on any failure stop whatever did start."""
+        try:
+            for server in (self.postgres, self.redis, self.s3):
+                server.start()
+            self.create_bucket()
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         for server in (self.s3, self.redis, self.postgres):

@@ -1,0 +1,1 @@
+"""The ``skinguard`` command line: talks to the services over HTTP only."""

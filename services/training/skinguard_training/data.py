@@ -1,0 +1,156 @@
+"""Training inputs: each image decoded once, cached by content, and served as ``tf.data`` batches.
+
+Every image goes through ``to_model_input`` (the gateway's preprocessing) once; the result is
+cached as ``<cache>/<size>px/<sha256 of the bytes>.npy``, so a later run on the same images, or
+on another dataset version sharing them, decodes nothing. A split's pixels are gathered into
+one ``uint8`` memory-mapped array; batches are gathered from it by index (one numpy call per
+batch, not per image), augmented with TensorFlow ops on the whole batch and prefetched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from skinguard_common.imaging import to_model_input
+from skinguard_common.training_config import CLASS_NAMES
+
+from .augment import augment_batch
+from .dataset_export import SPLIT_NAMES, DatasetExport, ExportedImage, Fetch, SplitName
+from .errors import DatasetError, TrainingCancelled
+
+_FETCH_THREADS = 8  # fetching is mostly waiting on S3 or HTTP; decoding releases the GIL
+
+
+@dataclass(frozen=True)
+class SplitData:
+    """One split: ``pixels`` ``uint8 (n, size, size, 3)`` and ``labels`` (indices into ``CLASS_NAMES``)."""
+
+    ids: tuple[str, ...]
+    pixels: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class PixelCache:
+    """Model inputs by image content and size, as ``.npy`` files written atomically."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def model_input(self, data: bytes, size: int) -> np.ndarray:
+        path = self.directory / f"{size}px" / f"{hashlib.sha256(data).hexdigest()}.npy"
+        if path.exists():
+            return np.load(path)
+        pixels = to_model_input(data, size)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as file:
+            np.save(file, pixels)
+        os.replace(file.name, path)
+        return pixels
+
+
+def load_splits(
+    export: DatasetExport,
+    fetch: Fetch,
+    *,
+    size: int,
+    cache: PixelCache,
+    arrays_dir: Path,
+    should_cancel: Callable[[], bool] = lambda: False,
+) -> dict[SplitName, SplitData]:
+    """Fetch, decode (or find in the cache) and gather every image of the three splits.
+
+    Raises ``DatasetError`` naming the image that could not be fetched or decoded, or a train
+    split without both classes; ``TrainingCancelled`` as soon as ``should_cancel()`` is true.
+    """
+    splits = {
+        name: _load_split(name, export.split(name), fetch, size, cache, arrays_dir, should_cancel)
+        for name in SPLIT_NAMES
+    }
+    missing = set(range(len(CLASS_NAMES))) - set(np.unique(splits["train"].labels).tolist())
+    if missing:
+        names = " and ".join(CLASS_NAMES[index] for index in sorted(missing))
+        raise DatasetError(f"the train split has no {names} image; both classes are needed to train")
+    return splits
+
+
+def _load_split(
+    name: SplitName,
+    images: list[ExportedImage],
+    fetch: Fetch,
+    size: int,
+    cache: PixelCache,
+    arrays_dir: Path,
+    should_cancel: Callable[[], bool],
+) -> SplitData:
+    arrays_dir.mkdir(parents=True, exist_ok=True)
+    pixels = np.lib.format.open_memmap(
+        arrays_dir / f"{name}.npy", mode="w+", dtype=np.uint8, shape=(len(images), size, size, 3)
+    )
+
+    def load(image: ExportedImage) -> np.ndarray:
+        try:
+            return cache.model_input(fetch(image), size)
+        except Exception as error:  # the fetcher's and the decoder's errors alike name the image
+            raise DatasetError(f"image {image.id} ({image.url}) could not be loaded: {error}") from error
+
+    with ThreadPoolExecutor(_FETCH_THREADS) as pool:
+        futures = [pool.submit(load, image) for image in images]
+        try:
+            for index, future in enumerate(futures):
+                if should_cancel():
+                    raise TrainingCancelled(f"cancelled while loading the {name} split")
+                pixels[index] = future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+    pixels.flush()
+    labels = np.array([CLASS_NAMES.index(image.label) for image in images], dtype=np.int32)
+    return SplitData(ids=tuple(image.id for image in images), pixels=pixels, labels=labels)
+
+
+def make_dataset(
+    split: SplitData,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    augmentation_strength: float | None = None,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """Batches ``(pixels uint8, labels int32)``; shuffled each epoch and augmented when asked.
+
+    With a given ``seed`` the order and the augmentations of every epoch are reproducible.
+    """
+    size = split.pixels.shape[1]
+
+    def gather(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return split.pixels[indices], split.labels[indices]
+
+    def gather_batch(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        pixels, labels = tf.numpy_function(gather, [indices], (tf.uint8, tf.int32), stateful=False)
+        pixels.set_shape((None, size, size, 3))
+        labels.set_shape((None,))
+        return pixels, labels
+
+    indices = tf.data.Dataset.range(len(split))
+    if shuffle:
+        indices = indices.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+    batches = indices.batch(batch_size).map(gather_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    if augmentation_strength is not None:
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        batches = tf.data.Dataset.zip(batches, seeds).map(
+            lambda batch, batch_seed: (augment_batch(batch[0], batch_seed, augmentation_strength), batch[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return batches.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,60 @@
+"""Training objectives: cross-entropy or focal loss over the two classes, and class weights.
+
+Labels are class indices (0 benign, 1 malignant, as ``CLASS_NAMES``); predictions are the
+model's softmax probabilities ``(batch, 2)``.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from skinguard_common.training_config import CLASS_NAMES, TrainingConfig
+
+_MALIGNANT = CLASS_NAMES.index("malignant")
+
+
+@keras.saving.register_keras_serializable(package="skinguard")
+class FocalLoss(keras.losses.Loss):
+    """Focal loss (Lin et al. 2017): ``-alpha_t * (1 - p_t) ** gamma * log(p_t)``.
+
+    ``p_t`` is the probability the model gives the true class. ``alpha`` weights malignant
+    samples and ``1 - alpha`` benign ones; ``gamma`` shrinks the loss of samples that are
+    already classified confidently. ``gamma=0, alpha=0.5`` is half the cross-entropy.
+    """
+
+    def __init__(self, gamma: float = 2.0, alpha: float = 0.25, name: str = "focal_loss", **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+        self.gamma = gamma
+        self.alpha = alpha
+
+    def call(self, y_true, y_pred):
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        probabilities = ops.convert_to_tensor(y_pred)
+        true_class = ops.take_along_axis(probabilities, labels[:, None], axis=1)[:, 0]
+        epsilon = keras.config.epsilon()
+        true_class = ops.clip(true_class, epsilon, 1.0 - epsilon)
+        alpha = ops.where(ops.equal(labels, _MALIGNANT), self.alpha, 1.0 - self.alpha)
+        return -alpha * ops.power(1.0 - true_class, self.gamma) * ops.log(true_class)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "gamma": self.gamma, "alpha": self.alpha}
+
+
+def make_loss(config: TrainingConfig) -> keras.losses.Loss:
+    if config.use_focal_loss:
+        return FocalLoss(gamma=config.focal_gamma, alpha=config.focal_alpha)
+    return keras.losses.SparseCategoricalCrossentropy(name="cross_entropy")
+
+
+def balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
+    """Weights ``n / (classes * n_class)``: each class contributes equally to the loss.
+
+    Raises ``ValueError`` when a class has no sample: it could not be learnt.
+    """
+    counts = np.bincount(labels, minlength=len(CLASS_NAMES))
+    if not counts.all():
+        absent = [name for name, count in zip(CLASS_NAMES, counts, strict=True) if count == 0]
+        raise ValueError(f"no {' or '.join(absent)} image to weight")
+    return {index: float(len(labels) / (len(CLASS_NAMES) * count)) for index, count in enumerate(counts)}

@@ -1,0 +1,98 @@
+"""Train a model from a config on prepared batches; the best epoch's weights are kept."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from skinguard_common.training_config import TrainingConfig
+
+from .losses import make_loss
+from .metrics import training_metrics
+from .models import make_model
+
+_MIN_LEARNING_RATE = 1e-7
+_BEST_CHECKPOINT = "best.keras"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model: keras.Model  # with the weights of the best epoch
+    history: dict[str, list[float]]  # per epoch: loss and metrics, val_ ones, learning_rate
+    best_epoch: int  # 1-based, by config.monitor
+    checkpoint: Path  # the best epoch's .keras file
+
+
+def train(
+    config: TrainingConfig,
+    train_batches: tf.data.Dataset,
+    validation_batches: tf.data.Dataset,
+    *,
+    work_dir: Path,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    class_weight: Mapping[int, float] | None = None,
+) -> TrainResult:
+    """Build, compile and fit ``make_model(config)``.
+
+    Besides ``callbacks`` (progress, cancellation), the run saves checkpoints under
+    ``work_dir/checkpoints`` (only the best, or every epoch's), stops early and lowers the
+    learning rate on plateaus of ``config.monitor`` when their patience is set, and writes
+    TensorBoard logs to ``work_dir/tensorboard``. Exceptions from callbacks propagate.
+    """
+    keras.utils.set_random_seed(config.seed)
+    model = make_model(config)
+    model.compile(
+        optimizer=_optimizer(config),
+        loss=make_loss(config),
+        metrics=training_metrics(config.decision_threshold),
+    )
+    checkpoints = work_dir / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    checkpoint_name = _BEST_CHECKPOINT if config.checkpoint_best_only else "epoch-{epoch:03d}.keras"
+    history = model.fit(
+        train_batches,
+        validation_data=validation_batches,
+        epochs=config.epochs,
+        class_weight=dict(class_weight) if class_weight else None,
+        callbacks=[*_standard_callbacks(config, checkpoints / checkpoint_name, work_dir), *callbacks],
+        verbose=0,
+    )
+    per_epoch = {name: [float(value) for value in values] for name, values in history.history.items()}
+    monitored = np.array(per_epoch[config.monitor])
+    best_epoch = int(np.argmin(monitored) if config.monitor_mode == "min" else np.argmax(monitored)) + 1
+    best = checkpoints / (_BEST_CHECKPOINT if config.checkpoint_best_only else f"epoch-{best_epoch:03d}.keras")
+    model.load_weights(best)
+    return TrainResult(model=model, history=per_epoch, best_epoch=best_epoch, checkpoint=best)
+
+
+def _optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(config.learning_rate, momentum=0.9)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(config.learning_rate)
+    return keras.optimizers.Adam(config.learning_rate)
+
+
+def _standard_callbacks(config: TrainingConfig, checkpoint: Path, work_dir: Path) -> list[keras.callbacks.Callback]:
+    monitor = {"monitor": config.monitor, "mode": config.monitor_mode}
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.ModelCheckpoint(checkpoint, save_best_only=config.checkpoint_best_only, **monitor),
+        keras.callbacks.TensorBoard(work_dir / "tensorboard", write_graph=False),
+    ]
+    if config.early_stopping_patience:
+        callbacks.append(keras.callbacks.EarlyStopping(patience=config.early_stopping_patience, **monitor))
+    if config.reduce_lr_patience:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                factor=config.reduce_lr_factor,
+                patience=config.reduce_lr_patience,
+                min_lr=_MIN_LEARNING_RATE,
+                **monitor,
+            )
+        )
+    return callbacks
