@@ -137,7 +137,13 @@ async def import_item(
 
 
 async def run_import(
-    collection: Collection, endpoints: Endpoints, journal: Journal, *, concurrency: int, progress: bool = True
+    collection: Collection,
+    endpoints: Endpoints,
+    journal: Journal,
+    *,
+    concurrency: int,
+    progress: bool = True,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> Summary:
     summary = Summary()
     pending = [item for item in collection.items if item.key not in journal.done]
@@ -165,7 +171,7 @@ async def run_import(
             bar.update()
 
     limits = httpx.Limits(max_connections=concurrency * 2)
-    async with httpx.AsyncClient(headers=headers, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(headers=headers, timeout=60, limits=limits, transport=transport) as client:
         await _check_access(client, endpoints)
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
     bar.close()
