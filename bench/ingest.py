@@ -51,7 +51,9 @@ class PeakRss:
         self._thread.join()
 
 
-async def upload_all(url: str, token: str, paths: list[Path], concurrency: int) -> tuple[float, list[float], dict[int, int]]:
+async def upload_all(
+    url: str, token: str, paths: list[Path], concurrency: int
+) -> tuple[float, list[float], dict[int, int]]:
     queue: asyncio.Queue[Path] = asyncio.Queue()
     for path in paths:
         queue.put_nowait(path)
@@ -111,11 +113,9 @@ def main() -> int:
             print(f"ingestion benchmark: {args.images} distinct real images per level from {args.data}")
             print(f"{'concurrency':>11} {'images/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'peak RSS MiB':>13}  statuses")
             for index, concurrency in enumerate(levels):
-                batch = paths[index * args.images:(index + 1) * args.images]
+                batch = paths[index * args.images : (index + 1) * args.images]
                 with PeakRss(ingestion.process.popen.pid) as rss:
-                    elapsed, latencies, statuses = asyncio.run(
-                        upload_all(ingestion.url, token, batch, concurrency)
-                    )
+                    elapsed, latencies, statuses = asyncio.run(upload_all(ingestion.url, token, batch, concurrency))
                 print(
                     f"{concurrency:>11} {len(batch) / elapsed:>9.1f} {percentile(latencies, 50) * 1000:>8.1f} "
                     f"{percentile(latencies, 99) * 1000:>8.1f} {rss.peak / 2**20:>13.0f}  {statuses}"

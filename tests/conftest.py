@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from support.servers import TestServers, start_test_servers
 
 pytest_plugins = ["support.system"]

@@ -50,7 +50,10 @@ _BY_DATA_TYPE = {codec.data_type: codec for codec in _NUMERIC_CODECS}
 
 def data_type_name(data_type: int) -> str:
     """TensorFlow's short name of a DataType: ``DT_FLOAT`` -> ``float``, ``DT_UINT8`` -> ``uint8``."""
-    return types_pb2.DataType.Name(data_type).removeprefix("DT_").lower()
+    try:
+        return types_pb2.DataType.Name(data_type).removeprefix("DT_").lower()
+    except ValueError:  # a number no DataType has
+        return f"DataType({data_type})"
 
 
 def to_tensor_proto(values: ArrayLike, *, typed_fields: bool = False) -> tensor_pb2.TensorProto:
@@ -86,7 +89,7 @@ def to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:
         return _fill(np.array(list(proto.string_val), dtype=object), size, b"").reshape(shape)
     codec = _BY_DATA_TYPE.get(proto.dtype)
     if codec is None:
-        raise TensorConversionError(f"unsupported dtype {types_pb2.DataType.Name(proto.dtype)}")
+        raise TensorConversionError(f"unsupported dtype {data_type_name(proto.dtype)}")
     if proto.tensor_content:
         little_endian = codec.dtype.newbyteorder("<")
         if len(proto.tensor_content) != size * little_endian.itemsize:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 import pytest_asyncio
+
 from support import images
 
 

@@ -52,9 +52,15 @@ def test_fleiss_kappa_with_varying_raters_ignores_single_label_items():
 def test_votes_to_pairs_and_overall():
     images = [uuid.UUID(int=i) for i in range(4)]
     a, b, c = (uuid.UUID(int=100 + i) for i in range(3))
-    table = [("benign", "benign", "benign"), ("benign", "benign", "malignant"),
-             ("malignant", "malignant", "malignant"), ("benign", "malignant", "malignant")]
-    votes = [(image, rater, row[k]) for image, row in zip(images, table, strict=True) for k, rater in enumerate((a, b, c))]
+    table = [
+        ("benign", "benign", "benign"),
+        ("benign", "benign", "malignant"),
+        ("malignant", "malignant", "malignant"),
+        ("benign", "malignant", "malignant"),
+    ]
+    votes = [
+        (image, rater, row[k]) for image, row in zip(images, table, strict=True) for k, rater in enumerate((a, b, c))
+    ]
     overall = overall_agreement(votes)
     assert (overall.images, overall.annotators, overall.labels) == (4, 3, 12)
     assert overall.fleiss_kappa == pytest.approx(1 / 3)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+
 from support import images
+from support.apps import fetch
 
 
 def variants_of(seed: int) -> list[bytes]:
@@ -107,10 +108,13 @@ async def test_export_format_urls_and_manifest(client, callers, ingest, label, s
     entry = export["images"][0]
     assert set(entry) == {"id", "url", "label", "metadata"}
     assert entry["metadata"]["location"] == "arm" and entry["metadata"]["lesion_id"].startswith("X-")
-    fetched = httpx.get(entry["url"])
+    fetched = await fetch(entry["url"])
     assert fetched.status_code == 200 and fetched.content[:4] == b"\x89PNG"
-    s3_urls = (await client.get(f"/api/datasets/{dataset['id']}/export", headers=callers["admin"].headers,
-                                params={"urls": "s3"})).json()
+    s3_urls = (
+        await client.get(
+            f"/api/datasets/{dataset['id']}/export", headers=callers["admin"].headers, params={"urls": "s3"}
+        )
+    ).json()
     assert all(image["url"].startswith(f"s3://{settings.s3_bucket}/images/") for image in s3_urls["images"])
     manifest_key = dataset["manifest_url"].removeprefix(f"s3://{settings.s3_bucket}/")
     manifest = json.loads(s3.get_object(Bucket=settings.s3_bucket, Key=manifest_key)["Body"].read())
@@ -178,8 +182,12 @@ async def test_list_and_get_datasets(client, callers, ingest, label):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", "/api/datasets"), ("GET", "/api/datasets"), ("GET", f"/api/datasets/{uuid.uuid4()}"),
-     ("GET", f"/api/datasets/{uuid.uuid4()}/export")],
+    [
+        ("POST", "/api/datasets"),
+        ("GET", "/api/datasets"),
+        ("GET", f"/api/datasets/{uuid.uuid4()}"),
+        ("GET", f"/api/datasets/{uuid.uuid4()}/export"),
+    ],
 )
 async def test_dataset_endpoints_are_for_admins(client, callers, method, path):
     body = {"name": "derm"} if method == "POST" else None

@@ -37,7 +37,9 @@ async def test_annotate_records_the_authenticated_annotator(client, callers, ing
 )
 async def test_bad_labels_are_422_with_the_field_named(client, callers, ingest, payload, fragment):
     image = await ingest(seed=2)
-    response = await client.post(f"/api/images/{image['id']}/annotate", headers=callers["annotator"].headers, json=payload)
+    response = await client.post(
+        f"/api/images/{image['id']}/annotate", headers=callers["annotator"].headers, json=payload
+    )
     assert response.status_code == 422
     assert fragment in response.json()["detail"]
 
@@ -99,7 +101,11 @@ async def test_consensus_majority_ties_and_disputes(client, callers, ingest, lab
 
     result = await consensus(client, callers, unanimous["id"])
     assert (result["label"], result["votes"], result["agreement"], result["disputed"]) == (
-        "malignant", {"benign": 0, "malignant": 3}, 1.0, False)
+        "malignant",
+        {"benign": 0, "malignant": 3},
+        1.0,
+        False,
+    )
     result = await consensus(client, callers, split_vote["id"])
     assert result["label"] == "benign" and result["disputed"] is True  # 1/3 disagree > 0.2
     assert result["agreement"] == pytest.approx(2 / 3)
@@ -115,8 +121,12 @@ async def test_consensus_majority_ties_and_disputes(client, callers, ingest, lab
 
 async def test_agreement_endpoint_matches_hand_computed_kappas(client, callers, ingest, label):
     images = [await ingest(seed=20 + i) for i in range(4)]
-    table = [("benign", "benign", "benign"), ("benign", "benign", "malignant"),
-             ("malignant", "malignant", "malignant"), ("benign", "malignant", "malignant")]
+    table = [
+        ("benign", "benign", "benign"),
+        ("benign", "benign", "malignant"),
+        ("malignant", "malignant", "malignant"),
+        ("benign", "malignant", "malignant"),
+    ]
     raters = ("annotator", "annotator_2", "annotator_3")
     for image, row in zip(images, table, strict=True):
         for rater, value in zip(raters, row, strict=True):
@@ -158,7 +168,9 @@ async def test_erasing_an_image_removes_its_labels(app, client, callers, ingest,
     async with app.state.engine.connect() as connection:
         orphans = await connection.scalar(text("SELECT count(*) FROM image_annotations"))
     assert orphans == 0
-    assert (await client.get(f"/api/images/{image['id']}/annotations", headers=callers["admin"].headers)).status_code == 404
+    assert (
+        await client.get(f"/api/images/{image['id']}/annotations", headers=callers["admin"].headers)
+    ).status_code == 404
 
 
 LABEL_ENDPOINTS = [

@@ -26,11 +26,16 @@ def candidates(count: int, **shared) -> list[Candidate]:
 
 
 def test_lesions_patients_and_near_duplicates_never_cross():
-    items = candidates(90, lesion_id=lambda i: f"L{i // 3}" if i < 30 else None,
-                       patient=lambda i: f"P{i // 5}" if 30 <= i < 60 else None)
+    items = candidates(
+        90,
+        lesion_id=lambda i: f"L{i // 3}" if i < 30 else None,
+        patient=lambda i: f"P{i // 5}" if 30 <= i < 60 else None,
+    )
     # Images 60-89 come in near-duplicate pairs: identical hashes.
-    items = [c if i < 60 else Candidate(c.image_id, c.label, None, None, distinct_hash(1000 + (i - 60) // 2))
-             for i, c in enumerate(items)]
+    items = [
+        c if i < 60 else Candidate(c.image_id, c.label, None, None, distinct_hash(1000 + (i - 60) // 2))
+        for i, c in enumerate(items)
+    ]
     result = split_dataset(items, FRACTIONS, seed=7, max_distance=10)
     crossings = result.report["crossings"]
     assert crossings == {"lesion": 0, "patient": 0, "near_duplicate": 0, "group": 0}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 from sqlalchemy import text
-from support import images
 
 from skinguard_cli.importer import Endpoints, Journal, run_import
 from skinguard_cli.layouts import discover
 from skinguard_cli.main import main as cli_main
+from support import images
 
 INGESTION, ANNOTATION = "http://ingestion.test", "http://annotation.test"
 
@@ -45,8 +45,9 @@ async def do_import(directory, callers, transport, journal_path):
     journal = Journal(journal_path)
     endpoints = Endpoints(INGESTION, ANNOTATION, callers["importer"].headers["Authorization"].split()[1])
     try:
-        return await run_import(discover(directory), endpoints, journal, concurrency=4, progress=False,
-                                transport=transport)
+        return await run_import(
+            discover(directory), endpoints, journal, concurrency=4, progress=False, transport=transport
+        )
     finally:
         journal.close()
 
@@ -84,14 +85,18 @@ async def test_interrupted_import_resumes_where_it_stopped(tmp_path, collection_
     assert summary.imported + sum(summary.rejected.values()) == 4
 
 
-async def test_labels_are_recorded_under_the_import_identity(tmp_path, collection_dir, callers, transport,
-                                                              annotation_service):
+async def test_labels_are_recorded_under_the_import_identity(
+    tmp_path, collection_dir, callers, transport, annotation_service
+):
     await do_import(collection_dir, callers, transport, tmp_path / "journal.jsonl")
     app, _ = annotation_service
     async with app.state.engine.connect() as connection:
         annotators = (await connection.execute(text("SELECT DISTINCT annotator_id FROM image_annotations"))).scalars()
-        labels = dict((await connection.execute(text(
-            "SELECT a.metadata->'import'->>'file', a.label FROM image_annotations a"))).all())
+        labels = dict(
+            (
+                await connection.execute(text("SELECT a.metadata->'import'->>'file', a.label FROM image_annotations a"))
+            ).all()
+        )
     assert list(annotators) == [callers["importer"].user_id]
     assert labels["malignant/4.jpg"] == "malignant" and labels["benign/1.jpg"] == "benign"
 
@@ -99,9 +104,12 @@ async def test_labels_are_recorded_under_the_import_identity(tmp_path, collectio
 async def test_ham_layout_imports_low_resolution_copies_with_lesions(tmp_path, callers, transport, ingestion_service):
     root = tmp_path / "ham"
     (root / "images").mkdir(parents=True)
-    rows = ["lesion_id,image_id,dx,dx_type,age,sex,localization",
-            "HAM_1,ISIC_1,mel,histo,60.0,male,back", "HAM_1,ISIC_2,mel,histo,60.0,male,back",
-            "HAM_2,ISIC_3,nv,follow_up,35.0,female,trunk"]
+    rows = [
+        "lesion_id,image_id,dx,dx_type,age,sex,localization",
+        "HAM_1,ISIC_1,mel,histo,60.0,male,back",
+        "HAM_1,ISIC_2,mel,histo,60.0,male,back",
+        "HAM_2,ISIC_3,nv,follow_up,35.0,female,trunk",
+    ]
     (root / "HAM10000_metadata.csv").write_text("\n".join(rows))
     for index in (1, 2, 3):
         (root / "images" / f"ISIC_{index}.jpg").write_bytes(images.jpeg(200, 150, seed=40 + index))
@@ -109,8 +117,11 @@ async def test_ham_layout_imports_low_resolution_copies_with_lesions(tmp_path, c
     assert (summary.imported, sum(summary.rejected.values())) == (3, 0)
     app, _ = ingestion_service
     async with app.state.engine.connect() as connection:
-        rows = (await connection.execute(text(
-            "SELECT lesion_id, source, metadata->'flags' FROM training_images ORDER BY lesion_id"))).all()
+        rows = (
+            await connection.execute(
+                text("SELECT lesion_id, source, metadata->'flags' FROM training_images ORDER BY lesion_id")
+            )
+        ).all()
     assert [row[0] for row in rows] == ["HAM_1", "HAM_1", "HAM_2"]
     assert all(row[1] == "ham10000" and row[2] == ["low_resolution"] for row in rows)
 

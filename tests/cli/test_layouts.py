@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from support import images
 
 from skinguard_cli.layouts import LayoutError, discover
+from support import images
 
 
 def test_folder_per_label_below_a_split_directory(tmp_path):
@@ -18,16 +18,21 @@ def test_folder_per_label_below_a_split_directory(tmp_path):
     collection = discover(tmp_path / "mvb" / "train")
     assert collection.layout == "folders" and collection.source == "mvb"
     assert sorted((item.key, item.label) for item in collection.items) == [
-        ("benign/0.jpg", "benign"), ("benign/1.jpg", "benign"), ("malignant/0.jpg", "malignant")]
+        ("benign/0.jpg", "benign"),
+        ("benign/1.jpg", "benign"),
+        ("malignant/0.jpg", "malignant"),
+    ]
     assert not collection.low_resolution
 
 
 def test_ham10000_maps_diagnoses_and_keeps_metadata(tmp_path):
     (tmp_path / "images").mkdir()
-    rows = [("HAM_1", "ISIC_1", "mel", "histo", "55.0", "male", "back"),
-            ("HAM_1", "ISIC_2", "mel", "histo", "55.0", "male", "back"),
-            ("HAM_2", "ISIC_3", "nv", "follow_up", "", "female", "unknown"),
-            ("HAM_3", "ISIC_4", "bkl", "histo", "40.0", "female", "face")]  # ISIC_4 not shipped
+    rows = [
+        ("HAM_1", "ISIC_1", "mel", "histo", "55.0", "male", "back"),
+        ("HAM_1", "ISIC_2", "mel", "histo", "55.0", "male", "back"),
+        ("HAM_2", "ISIC_3", "nv", "follow_up", "", "female", "unknown"),
+        ("HAM_3", "ISIC_4", "bkl", "histo", "40.0", "female", "face"),
+    ]  # ISIC_4 not shipped
     lines = ["lesion_id,image_id,dx,dx_type,age,sex,localization", *(",".join(row) for row in rows)]
     (tmp_path / "HAM10000_metadata.csv").write_text("\n".join(lines))
     for image_id in ("ISIC_1", "ISIC_2", "ISIC_3"):

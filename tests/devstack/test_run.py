@@ -12,16 +12,23 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import images
 
 from skinguard_devstack.processes import free_port
+from support import images
 
 
 def start_system(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen:
     command = [
-        str(Path(sys.executable).parent / "skinguard-dev"), "run", "--data-dir", str(data_dir),
-        "--postgres-port", str(ports["postgres"]), "--redis-port", str(ports["redis"]),
-        "--s3-port", str(ports["s3"]),
+        str(Path(sys.executable).parent / "skinguard-dev"),
+        "run",
+        "--data-dir",
+        str(data_dir),
+        "--postgres-port",
+        str(ports["postgres"]),
+        "--redis-port",
+        str(ports["redis"]),
+        "--s3-port",
+        str(ports["s3"]),
     ]
     env = {
         **os.environ,
@@ -59,8 +66,9 @@ def test_run_upload_stop_restart_keeps_state(tmp_path):
         keys = json.loads((data_dir / "dev-keys.json").read_text())
         assert set(keys) == {"admin", "uploader", "annotator", "importer"}
         headers = {"Authorization": f"Bearer {keys['uploader']}"}
-        response = httpx.post(f"{base}/api/images/upload", headers=headers,
-                              files={"image": ("a.jpg", images.jpeg(seed=99), "image/jpeg")})
+        response = httpx.post(
+            f"{base}/api/images/upload", headers=headers, files={"image": ("a.jpg", images.jpeg(seed=99), "image/jpeg")}
+        )
         assert response.status_code == 201, response.text
         image_id = response.json()["id"]
     finally:

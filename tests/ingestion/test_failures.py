@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from support import images
 from sqlalchemy import text
 
+from support import images
 from support.system import bucket_keys
+
 from .test_upload import row_count, upload
 
 
@@ -21,7 +22,9 @@ def s3_outage(servers):
         servers.s3.start()
 
 
-async def test_upload_while_s3_is_down_is_503_and_stores_nothing(app, client, callers, servers, s3, settings, s3_outage):
+async def test_upload_while_s3_is_down_is_503_and_stores_nothing(
+    app, client, callers, servers, s3, settings, s3_outage
+):
     response = await upload(client, callers["uploader"], images.jpeg(seed=50))
     assert response.status_code == 503, response.text
     assert response.json()["error"] == "storage_unavailable"
@@ -50,11 +53,18 @@ async def test_erasure_while_s3_is_down_keeps_row_and_object(app, client, caller
 
 async def test_failed_row_write_removes_the_new_object(app, client, callers, s3, settings):
     async with app.state.engine.begin() as connection:
-        await connection.execute(text(
-            "CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'disk full (simulated)'; END $$"))
-        await connection.execute(text(
-            "CREATE TRIGGER refuse_insert BEFORE INSERT ON training_images FOR EACH ROW EXECUTE FUNCTION refuse_row()"))
+        await connection.execute(
+            text(
+                "CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'disk full (simulated)'; END $$"
+            )
+        )
+        await connection.execute(
+            text(
+                "CREATE TRIGGER refuse_insert BEFORE INSERT ON training_images "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_row()"
+            )
+        )
     try:
         response = await upload(client, callers["uploader"], images.jpeg(seed=52))
     finally:
@@ -75,7 +85,10 @@ async def test_health_ready_and_metrics(app, client, callers):
         ("skinguard_uploads_total", {"outcome": "created"}),
         ("skinguard_uploads_total", {"outcome": "duplicate"}),
         ("skinguard_upload_rejections_total", {"reason": "unsupported_format"}),
-        ("http_requests_total", {"method": "POST", "route": "/api/images/upload", "service": "ingestion", "status": "201"}),
+        (
+            "http_requests_total",
+            {"method": "POST", "route": "/api/images/upload", "service": "ingestion", "status": "201"},
+        ),
     ]
     value = lambda name, labels: app.state.registry.get_sample_value(name, labels) or 0.0  # noqa: E731
     before = [value(*sample) for sample in samples]
@@ -91,6 +104,8 @@ async def test_health_ready_and_metrics(app, client, callers):
 async def test_openapi_documents_every_endpoint(client):
     spec = (await client.get("/openapi.json")).json()
     paths = spec["paths"]
-    assert {"/api/images/upload", "/api/images", "/api/images/{image_id}", "/api/images/{image_id}/content"} <= set(paths)
+    assert {"/api/images/upload", "/api/images", "/api/images/{image_id}", "/api/images/{image_id}/content"} <= set(
+        paths
+    )
     assert "413" in paths["/api/images/upload"]["post"]["responses"]
     assert "bearer" in str(spec["components"]["securitySchemes"]).lower()

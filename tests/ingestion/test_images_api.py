@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
-from support import images
 from sqlalchemy import update
 
 from skinguard_common.auth import ApiKey
-
+from support import images
+from support.apps import fetch
 from support.system import bucket_keys
+
 from .test_upload import upload
 
 
@@ -48,8 +48,14 @@ async def test_uploader_sees_only_its_own_images(client, callers):
 async def test_list_filters_and_pages(client, callers):
     uploader = callers["uploader"]
     for seed in range(5):
-        await upload(client, uploader, images.jpeg(seed=30 + seed), source="clinic-a" if seed < 3 else "clinic-b",
-                     lesion_id=f"L-{seed % 2}", patient_id=f"patient-{seed % 2}")
+        await upload(
+            client,
+            uploader,
+            images.jpeg(seed=30 + seed),
+            source="clinic-a" if seed < 3 else "clinic-b",
+            lesion_id=f"L-{seed % 2}",
+            patient_id=f"patient-{seed % 2}",
+        )
     get = lambda **params: client.get("/api/images", headers=uploader.headers, params=params)  # noqa: E731
     assert (await get(source="clinic-a")).json()["total"] == 3
     assert (await get(lesion_id="L-1")).json()["total"] == 2
@@ -73,7 +79,9 @@ async def test_content_returns_the_stored_bytes(client, callers, s3, settings):
     assert response.headers["content-type"] == "image/png"
     assert response.headers["etag"] == f'"{created["sha256"]}"'
     assert "a.png" not in response.headers["content-disposition"]
-    assert response.content == s3.get_object(Bucket=settings.s3_bucket, Key=f"images/{created['sha256']}")["Body"].read()
+    assert (
+        response.content == s3.get_object(Bucket=settings.s3_bucket, Key=f"images/{created['sha256']}")["Body"].read()
+    )
 
 
 async def test_presigned_content_url_is_fetchable_and_short_lived(client, callers, settings):
@@ -83,10 +91,10 @@ async def test_presigned_content_url_is_fetchable_and_short_lived(client, caller
     )
     assert response.status_code == 200
     assert response.json()["expires_in"] == settings.presigned_url_ttl_seconds
-    fetched = httpx.get(response.json()["url"])
+    fetched = await fetch(response.json()["url"])
     assert fetched.status_code == 200 and len(fetched.content) == created["quality"]["file_size"]
     tampered = response.json()["url"].replace(created["sha256"], "0" * 64)
-    assert httpx.get(tampered).status_code == 403  # the signature covers the key
+    assert (await fetch(tampered)).status_code == 403  # the signature covers the key
 
 
 async def test_erasure_removes_object_and_row(client, callers, s3, settings):
@@ -120,7 +128,9 @@ ENDPOINTS = [
 
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
 @pytest.mark.parametrize(
-    "authorization", [None, "Bearer sg_not-a-real-key", "Basic dXNlcjpwYXNz", "Bearer"], ids=["none", "unknown", "basic", "empty"]
+    "authorization",
+    [None, "Bearer sg_not-a-real-key", "Basic dXNlcjpwYXNz", "Bearer"],
+    ids=["none", "unknown", "basic", "empty"],
 )
 async def test_every_endpoint_needs_a_valid_key(client, callers, method, path, authorization):
     headers = {"Authorization": authorization} if authorization else {}
@@ -132,8 +142,9 @@ async def test_every_endpoint_needs_a_valid_key(client, callers, method, path, a
 
 async def test_revoked_key_is_refused(app, client, callers):
     async with app.state.sessionmaker() as session, session.begin():
-        await session.execute(update(ApiKey).where(ApiKey.user_id == callers["uploader"].user_id)
-                              .values(revoked_at=datetime.now(UTC)))
+        await session.execute(
+            update(ApiKey).where(ApiKey.user_id == callers["uploader"].user_id).values(revoked_at=datetime.now(UTC))
+        )
     response = await client.get("/api/images", headers=callers["uploader"].headers)
     assert response.status_code == 401
 

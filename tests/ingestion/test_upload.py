@@ -10,11 +10,10 @@ import zlib
 
 import pytest
 from PIL import Image
-from support import images
 from sqlalchemy import func, select
 
 from skinguard_ingestion.images.models import TrainingImage
-
+from support import images
 from support.system import bucket_keys
 
 
@@ -34,8 +33,17 @@ async def row_count(app) -> int:
 
 async def test_upload_stores_image_once_with_metrics(app, client, callers, s3, settings):
     data = images.jpeg(320, 240, seed=1)
-    response = await upload(client, callers["uploader"], data, location="back", size="6mm",
-                            color="brown", notes="itchy", lesion_id="L-1", source="clinic-a")
+    response = await upload(
+        client,
+        callers["uploader"],
+        data,
+        location="back",
+        size="6mm",
+        color="brown",
+        notes="itchy",
+        lesion_id="L-1",
+        source="clinic-a",
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["duplicate"] is False
@@ -70,7 +78,9 @@ async def test_same_bytes_again_is_a_duplicate(app, client, callers, s3, setting
 
 async def test_racing_identical_uploads_store_one_object_and_row(app, client, callers, s3, settings):
     data = images.png(300, 300, seed=3)
-    responses = await asyncio.gather(*(upload(client, callers["uploader"], data, "x.png", "image/png") for _ in range(8)))
+    responses = await asyncio.gather(
+        *(upload(client, callers["uploader"], data, "x.png", "image/png") for _ in range(8))
+    )
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [200] * 7 + [201]
     assert len({response.json()["id"] for response in responses}) == 1
@@ -117,7 +127,9 @@ def _bomb_png(width: int = 30000, height: int = 30000) -> bytes:
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize(
@@ -133,7 +145,9 @@ def _bomb_png(width: int = 30000, height: int = 30000) -> bytes:
     ],
     ids=["empty", "pdf", "gif", "truncated", "tiny", "too-narrow", "decompression-bomb"],
 )
-async def test_bad_images_are_refused_with_a_reason_and_nothing_stored(app, client, callers, s3, settings, make, status, code):
+async def test_bad_images_are_refused_with_a_reason_and_nothing_stored(
+    app, client, callers, s3, settings, make, status, code
+):
     response = await upload(client, callers["uploader"], make())
     assert response.status_code == status, response.text
     assert response.json()["error"] == code
@@ -157,10 +171,9 @@ async def test_upload_over_the_size_limit_is_413(client, callers, settings):
 
 async def test_configured_size_limit_applies_to_the_image(servers, callers):
     """A smaller configured limit refuses an image that would otherwise be fine."""
-    from support.apps import running, settings_from
-
     from skinguard_ingestion.app import create_app
     from skinguard_ingestion.settings import IngestionSettings
+    from support.apps import running, settings_from
 
     small = settings_from(servers.env, IngestionSettings, max_upload_bytes=20_000)
     async with running(create_app(small)) as small_client:

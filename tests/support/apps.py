@@ -24,3 +24,9 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as client:
             yield client
+
+
+async def fetch(url: str) -> httpx.Response:
+    """GET a real URL (presigned S3 links) without blocking the event loop."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        return await client.get(url)

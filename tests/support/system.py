@@ -8,13 +8,13 @@ import boto3
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
-from support.apps import running, settings_from
 
 from skinguard_annotation.app import create_app as create_annotation
 from skinguard_annotation.settings import AnnotationSettings
 from skinguard_common.auth import Role, create_api_key
 from skinguard_ingestion.app import create_app as create_ingestion
 from skinguard_ingestion.settings import IngestionSettings
+from support.apps import running, settings_from
 
 TABLES = ("training_images", "api_keys", "image_annotations", "training_datasets", "dataset_images")
 

@@ -83,7 +83,9 @@ class Dataset(Base):
 class DatasetImage(Base):
     __tablename__ = "dataset_images"
 
-    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("training_datasets.id", ondelete="CASCADE"), primary_key=True)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("training_datasets.id", ondelete="CASCADE"), primary_key=True
+    )
     image_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     label: Mapped[str] = mapped_column(String(20))
     split: Mapped[str] = mapped_column(String(10))

@@ -67,7 +67,7 @@ class Journal:
                     entry = json.loads(line)
                     self.done[entry["key"]] = entry
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(path, "a")  # noqa: SIM115  (kept open for the whole run)
+        self._handle = open(path, "a")
 
     def record(self, entry: dict) -> None:
         self._handle.write(json.dumps(entry) + "\n")
@@ -121,14 +121,19 @@ async def import_item(
     if low_resolution:
         data["allow_low_resolution"] = "true"
     upload = await _request(
-        client, "POST", f"{endpoints.ingestion}/api/images/upload",
-        files={"image": (item.path.name, item.path.read_bytes())}, data=data,
+        client,
+        "POST",
+        f"{endpoints.ingestion}/api/images/upload",
+        files={"image": (item.path.name, item.path.read_bytes())},
+        data=data,
     )
     if upload.status_code not in (200, 201):
         raise Rejected(_error_code(upload))
     record = upload.json()
     annotate = await _request(
-        client, "POST", f"{endpoints.annotation}/api/images/{record['id']}/annotate",
+        client,
+        "POST",
+        f"{endpoints.annotation}/api/images/{record['id']}/annotate",
         json={"label": item.label, "metadata": item.label_metadata},
     )
     if annotate.status_code not in (200, 201):

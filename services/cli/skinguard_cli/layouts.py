@@ -85,7 +85,9 @@ def ham10000(directory: Path, source: str) -> Collection:
             details = {k: row.get(k) for k in ("image_id", "dx", "dx_type", "sex", "localization")}
             details["age"] = float(row["age"]) if row.get("age") else None
             items.append(
-                ImportItem(path, row["image_id"], _ham_label(row["dx"]), fields, {"import": {"layout": "ham10000", **details}})
+                ImportItem(
+                    path, row["image_id"], _ham_label(row["dx"]), fields, {"import": {"layout": "ham10000", **details}}
+                )
             )
     if not items:
         raise LayoutError(f"{directory / HAM_METADATA} lists no image found below {directory}")
@@ -99,7 +101,5 @@ def discover(directory: Path, source: str | None = None) -> Collection:
         return ham10000(directory, source or "ham10000")
     collection = folder_per_label(directory, source or default_source(directory))
     if not collection.items:
-        raise LayoutError(
-            f"no images found in {directory}: expected benign/ and malignant/ folders or {HAM_METADATA}"
-        )
+        raise LayoutError(f"no images found in {directory}: expected benign/ and malignant/ folders or {HAM_METADATA}")
     return collection

@@ -1,6 +1,6 @@
 """``skinguard``: work with a running SkinGuard over its HTTP APIs.
 
-    skinguard import DIR    bulk-import a labelled image collection (folders per label or HAM10000)
+skinguard import DIR    bulk-import a labelled image collection (folders per label or HAM10000)
 """
 
 from __future__ import annotations
@@ -64,18 +64,27 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="skinguard", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="skinguard", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     imports = commands.add_parser("import", help="bulk-import DIR through the ingestion and annotation APIs")
     imports.add_argument("directory", metavar="DIR")
     imports.add_argument("--source", help="source recorded on every image (default: from DIR's name)")
     imports.add_argument("--ingestion-url", default=os.environ.get("SKINGUARD_INGESTION_URL", "http://127.0.0.1:8001"))
-    imports.add_argument("--annotation-url", default=os.environ.get("SKINGUARD_ANNOTATION_URL", "http://127.0.0.1:8002"))
-    imports.add_argument("--api-key", help="importer or admin key (default: $SKINGUARD_API_KEY, then .data/dev-keys.json)")
+    imports.add_argument(
+        "--annotation-url", default=os.environ.get("SKINGUARD_ANNOTATION_URL", "http://127.0.0.1:8002")
+    )
+    imports.add_argument(
+        "--api-key", help="importer or admin key (default: $SKINGUARD_API_KEY, then .data/dev-keys.json)"
+    )
     imports.add_argument("--concurrency", type=int, default=8)
     imports.add_argument("--state", help="resume journal (default: in ~/.cache/skinguard/)")
-    imports.add_argument("--allow-low-resolution", action="store_true",
-                         help="accept images below the service's minimum resolution (on for HAM10000)")
+    imports.add_argument(
+        "--allow-low-resolution",
+        action="store_true",
+        help="accept images below the service's minimum resolution (on for HAM10000)",
+    )
     imports.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     return import_command(args)

@@ -26,7 +26,7 @@ from .errors import Forbidden, Unauthorized
 TOKEN_PREFIX = "sg_"
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     uploader = "uploader"
     annotator = "annotator"
     importer = "importer"  # bulk imports: uploads and labels under one "import" identity

@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse
 Check = Callable[[], Awaitable[object]]
 
 
-async def _run(check: Check, timeout: float) -> str:
+async def _run(check: Check, limit_seconds: float) -> str:
     try:
-        await asyncio.wait_for(check(), timeout)
+        await asyncio.wait_for(check(), limit_seconds)
     except TimeoutError:
         return "timeout"
     except Exception as error:  # any failure means "not ready"; the reason is reported

@@ -53,9 +53,7 @@ class MetricsMiddleware:
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
             self.metrics.requests.labels(self.metrics.service, route, method, str(status)).inc()
-            self.metrics.latency.labels(self.metrics.service, route, method).observe(
-                time.perf_counter() - started
-            )
+            self.metrics.latency.labels(self.metrics.service, route, method).observe(time.perf_counter() - started)
 
 
 def metrics_router(registry: CollectorRegistry) -> APIRouter:

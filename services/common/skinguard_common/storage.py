@@ -62,9 +62,7 @@ class S3ObjectStore:
     def __init__(self, settings: CommonSettings) -> None:
         self.bucket = settings.s3_bucket
         self._client = _client(settings, settings.s3_endpoint_url)
-        self._presign_client = _client(
-            settings, settings.s3_public_endpoint_url or settings.s3_endpoint_url
-        )
+        self._presign_client = _client(settings, settings.s3_public_endpoint_url or settings.s3_endpoint_url)
 
     async def _call(self, method: str, **kwargs):
         try:

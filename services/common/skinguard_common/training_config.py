@@ -46,9 +46,7 @@ class TrainingConfig(BaseModel):
     trainable_layers: int = Field(
         0, ge=0, description="with freeze_base: unfreeze this many top layers of the base (BatchNorm stays frozen)"
     )
-    dropout: float = Field(
-        0.3, ge=0, lt=1, description="before the classifier; the CNN's conv blocks use half of it"
-    )
+    dropout: float = Field(0.3, ge=0, lt=1, description="before the classifier; the CNN's conv blocks use half of it")
     l2: float = Field(1e-4, ge=0, le=1, description="L2 penalty on the classifier (and on the CNN's convolutions)")
 
     augmentation: bool = True

@@ -79,14 +79,17 @@ def _print_summary(infra: Infrastructure, services, keys: dict[str, str]) -> Non
     ingestion = next((s for s in services if s.spec.name == "ingestion"), None)
     if ingestion:
         print("\nTry:")
-        print(f'  curl -H "Authorization: Bearer {keys["uploader"]}" -F image=@lesion.jpg '
-              f"{ingestion.url}/api/images/upload")
+        print(
+            f'  curl -H "Authorization: Bearer {keys["uploader"]}" -F image=@lesion.jpg '
+            f"{ingestion.url}/api/images/upload"
+        )
     print(f"\nLogs: {infra.data_dir / 'logs'}   Press Ctrl-C to stop.", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="skinguard-dev", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="skinguard-dev", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="run the whole system until Ctrl-C")
     run_parser.add_argument("--data-dir", default=os.environ.get("SKINGUARD_DATA_DIR", ".data"))

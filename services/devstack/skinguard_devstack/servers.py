@@ -72,12 +72,18 @@ class PostgresServer:
             "postgres",
             [
                 str(_postgres_bin() / "postgres"),
-                "-D", str(self.data_dir),
-                "-p", str(self.port),
-                "-h", "127.0.0.1",
-                "-k", str(self.data_dir),
-                "-c", "max_connections=200",
-                "-c", "fsync=on",
+                "-D",
+                str(self.data_dir),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.data_dir),
+                "-c",
+                "max_connections=200",
+                "-c",
+                "fsync=on",
             ],
             data_dir / "logs" / "postgres.log",
             **_as_user(self.user),
@@ -101,8 +107,16 @@ class PostgresServer:
             _make_traversable(self.data_dir.parent)
             shutil.chown(self.data_dir, self.user)
         result = subprocess.run(
-            [str(_postgres_bin() / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
-             "--auth=trust", "--encoding=UTF8", "--no-instructions"],
+            [
+                str(_postgres_bin() / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+            ],
             capture_output=True,
             text=True,
             cwd=self.data_dir,
@@ -113,8 +127,19 @@ class PostgresServer:
 
     def _psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
-            [str(_postgres_bin() / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-             "-d", database, "-tAc", sql],
+            [
+                str(_postgres_bin() / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-tAc",
+                sql,
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -138,8 +163,19 @@ class RedisServer:
         (data_dir / "redis").mkdir(parents=True, exist_ok=True)
         self.process = Process(
             "redis",
-            [_binary("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(data_dir / "redis"), "--appendonly", "yes", "--save", "60 1"],
+            [
+                _binary("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(data_dir / "redis"),
+                "--appendonly",
+                "yes",
+                "--save",
+                "60 1",
+            ],
             data_dir / "logs" / "redis.log",
         )
 
@@ -159,8 +195,15 @@ class SeaweedS3Server:
     """``weed mini`` with every port chosen, so several instances can run side by side."""
 
     COMPONENT_PORTS = (
-        "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
-        "filer.port", "filer.port.grpc", "s3.port.grpc", "admin.port", "admin.port.grpc",
+        "master.port",
+        "master.port.grpc",
+        "volume.port",
+        "volume.port.grpc",
+        "filer.port",
+        "filer.port.grpc",
+        "s3.port.grpc",
+        "admin.port",
+        "admin.port.grpc",
     )
 
     def __init__(self, data_dir: Path, access_key: str, secret_key: str, port: int | None = None) -> None:
@@ -173,9 +216,21 @@ class SeaweedS3Server:
         ports = [f"-{flag}={free_port()}" for flag in self.COMPONENT_PORTS]
         self.process = Process(
             "s3",
-            [_binary("weed"), f"-logdir={data_dir / 'logs'}", "mini", f"-dir={self.root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-             f"-s3.port={self.port}", *ports, f"-s3.config={self.config_path}", "-admin.ui=false",
-             "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false"],
+            [
+                _binary("weed"),
+                f"-logdir={data_dir / 'logs'}",
+                "mini",
+                f"-dir={self.root / 'data'}",
+                "-ip=127.0.0.1",
+                "-ip.bind=127.0.0.1",
+                f"-s3.port={self.port}",
+                *ports,
+                f"-s3.config={self.config_path}",
+                "-admin.ui=false",
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
+                "-webdav=false",
+            ],
             data_dir / "logs" / "s3.log",
         )
 

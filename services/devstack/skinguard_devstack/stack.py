@@ -143,7 +143,10 @@ def ensure_dev_keys(path: Path, env: dict[str, str]) -> dict[str, str]:
     for role in DEV_ROLES:
         result = subprocess.run(
             [_bin("skinguard-keys"), "create", "--name", f"dev-{role}", "--role", role],
-            env=env, check=True, capture_output=True, text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         keys[role] = next(line.split()[-1] for line in result.stdout.splitlines() if line.startswith("token:"))
     path.write_text(json.dumps(keys, indent=2))
@@ -190,9 +193,7 @@ def service_env(infra: Infrastructure, log_json: bool) -> dict[str, str]:
 
 
 def start_services(env: dict[str, str], logs: Path, ports: dict[str, int]) -> list[ServiceProcess]:
-    started = [
-        ServiceProcess(spec, env, ports.get(spec.name) or free_port(), logs) for spec in SERVICES
-    ]
+    started = [ServiceProcess(spec, env, ports.get(spec.name) or free_port(), logs) for spec in SERVICES]
     for service in started:
         service.start()
     deadline = time.monotonic() + 90

@@ -22,9 +22,7 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 class IngestionMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.uploads = Counter(
-            "skinguard_uploads_total", "Uploads by outcome", ["outcome"], registry=registry
-        )
+        self.uploads = Counter("skinguard_uploads_total", "Uploads by outcome", ["outcome"], registry=registry)
         self.rejections = Counter(
             "skinguard_upload_rejections_total", "Refused or failed uploads by reason", ["reason"], registry=registry
         )

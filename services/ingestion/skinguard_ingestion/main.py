@@ -1,42 +1,26 @@
-"""``skinguard-ingestion``: ``serve`` runs the HTTP service, ``migrate`` applies its schema."""
+"""``skinguard-ingestion serve|migrate``: run the ingestion service or apply its schema."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from skinguard_common.logging import configure_logging
-from skinguard_common.migrate import upgrade
+from skinguard_common.service_cli import service_main
 
 from .settings import IngestionSettings
 
-MIGRATION_PACKAGES = ("skinguard_common", "skinguard_ingestion")
-
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="skinguard-ingestion", description=__doc__)
-    parser.add_argument("command", choices=["serve", "migrate"])
-    args = parser.parse_args(argv)
-    settings = IngestionSettings()
-    configure_logging(settings.log_level, json_lines=settings.log_json)
-    if args.command == "migrate":
-        for package in MIGRATION_PACKAGES:
-            upgrade(package, settings.database_url)
-        return 0
-
-    import uvicorn
-
     from .app import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.ingestion_host,
-        port=settings.ingestion_port,
-        log_config=None,
-        proxy_headers=True,
-        timeout_graceful_shutdown=10,
+    return service_main(
+        prog="skinguard-ingestion",
+        description=__doc__,
+        settings_factory=IngestionSettings,
+        migration_packages=("skinguard_common", "skinguard_ingestion"),
+        create_app=create_app,
+        address=lambda settings: (settings.ingestion_host, settings.ingestion_port),
+        argv=argv,
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ class ServingSettings(CommonSettings):
     model_repository: Path = Path("var/models")
     # The model served when no config file is given, and the one model-sync syncs by default.
     model_name: str = "skin_lesion"
+    # Its version directories, as tensorflow_model_server's --model_base_path; default
+    # <model_repository>/<model_name>.
+    model_base_path: Path | None = None
     # TensorFlow Serving's text-format ModelServerConfig; model-sync keeps its version labels.
     model_config_file: Path | None = None
     model_config_file_poll_wait_seconds: float = Field(10.0, ge=0)
@@ -28,7 +31,6 @@ class ServingSettings(CommonSettings):
     enable_batching: bool = True
     batching_parameters_file: Path | None = None
     enable_model_warmup: bool = True
-    max_num_load_retries: int = Field(5, ge=0)
     tensorflow_intra_op_parallelism: int = Field(0, ge=0)  # 0: TensorFlow decides
     tensorflow_inter_op_parallelism: int = Field(0, ge=0)
 
@@ -49,6 +51,10 @@ class ServingSettings(CommonSettings):
                 "SKINGUARD_SYNC_INTERVAL_SECONDS must exceed SKINGUARD_MODEL_CONFIG_FILE_POLL_WAIT_SECONDS"
             )
         return self
+
+    @property
+    def single_model_base_path(self) -> Path:
+        return self.model_base_path or self.model_repository / self.model_name
 
     @property
     def models_to_sync(self) -> list[str]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import keras
+import tensorflow as tf
+from tensorflow.core.framework import summary_pb2
 
 from .errors import TrainingCancelled
 
@@ -62,3 +65,28 @@ class CancellationCheck(keras.callbacks.Callback):
 
 def _floats(logs: Mapping | None) -> dict[str, float]:
     return {name: float(value) for name, value in (logs or {}).items()}
+
+
+class TensorBoardScalars(keras.callbacks.Callback):
+    """Per-epoch loss, metrics and learning rate as TensorBoard scalars (``train/``, ``validation/``).
+
+    Written with TensorFlow's own summary op and the scalars plugin's metadata, which is what
+    ``keras.callbacks.TensorBoard`` writes but without needing the ``tensorboard`` package.
+    """
+
+    def __init__(self, log_dir: Path) -> None:
+        super().__init__()
+        self._writers = {split: tf.summary.create_file_writer(str(log_dir / split)) for split in ("train", "validation")}
+        self._metadata = summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+        )
+
+    def on_epoch_end(self, epoch: int, logs: Mapping | None = None) -> None:
+        for name, value in _floats(logs).items():
+            split = "validation" if name.startswith("val_") else "train"
+            with self._writers[split].as_default():
+                tf.summary.write(f"epoch_{name.removeprefix('val_')}", value, step=epoch + 1, metadata=self._metadata)
+
+    def on_train_end(self, logs: Mapping | None = None) -> None:
+        for writer in self._writers.values():
+            writer.close()

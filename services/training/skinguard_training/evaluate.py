@@ -7,32 +7,37 @@ called malignant, specificity the share of benign lesions called benign.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 
 from skinguard_common.training_config import CLASS_NAMES
 
-from .data import SplitData, make_dataset
+from .data import SplitData
 from .plots import plot_confusion_matrix, plot_roc_curve, plot_training_curves
 
 _MALIGNANT = CLASS_NAMES.index("malignant")
 _PREDICT_BATCH = 32
 
+Predict = Callable[[np.ndarray], np.ndarray]  # uint8 pixels (n, size, size, 3) -> probabilities (n, 2)
+
 
 def evaluate(
-    model: keras.Model,
+    predict: Predict,
     test: SplitData,
     *,
     threshold: float,
     history: dict[str, list[float]],
     out_dir: Path,
 ) -> dict[str, Any]:
-    """Score ``test``, write ``evaluation.json``, ``history.json`` and ``plots/*.png`` to ``out_dir``
-    and return the evaluation (JSON-able)."""
-    probabilities = model.predict(make_dataset(test, _PREDICT_BATCH), verbose=0)[:, _MALIGNANT]
+    """Score ``test`` with ``predict`` (the exported model, so what is measured is what is served),
+    write ``evaluation.json``, ``history.json`` and ``plots/*.png`` to ``out_dir`` and return the
+    evaluation (JSON-able)."""
+    probabilities = np.concatenate(
+        [predict(test.pixels[start : start + _PREDICT_BATCH]) for start in range(0, len(test), _PREDICT_BATCH)]
+    )[:, _MALIGNANT]
     evaluation = classification_metrics(test.labels, probabilities, threshold)
     false_positive_rate, true_positive_rate, _ = roc_curve(test.labels, probabilities)
     plots = out_dir / "plots"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 _DPI = 100
 
@@ -51,5 +52,6 @@ def plot_training_curves(history: dict[str, list[float]], path: Path) -> None:
             axes.plot(epochs, history[f"val_{name}"], marker=".", label="validation")
             axes.legend()
         axes.set(title=name, xlabel="epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.tight_layout()
     figure.savefig(path, dpi=_DPI)

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from skinguard_common.training_config import TrainingConfig
 
+from .callbacks import TensorBoardScalars
 from .losses import make_loss
 from .metrics import training_metrics
 from .models import make_model
@@ -42,7 +43,7 @@ def train(
     Besides ``callbacks`` (progress, cancellation), the run saves checkpoints under
     ``work_dir/checkpoints`` (only the best, or every epoch's), stops early and lowers the
     learning rate on plateaus of ``config.monitor`` when their patience is set, and writes
-    TensorBoard logs to ``work_dir/tensorboard``. Exceptions from callbacks propagate.
+    TensorBoard scalars to ``work_dir/tensorboard``. Exceptions from callbacks propagate.
     """
     keras.utils.set_random_seed(config.seed)
     model = make_model(config)
@@ -58,6 +59,7 @@ def train(
         train_batches,
         validation_data=validation_batches,
         epochs=config.epochs,
+        shuffle=False,  # the train batches come shuffled
         class_weight=dict(class_weight) if class_weight else None,
         callbacks=[*_standard_callbacks(config, checkpoints / checkpoint_name, work_dir), *callbacks],
         verbose=0,
@@ -82,7 +84,7 @@ def _standard_callbacks(config: TrainingConfig, checkpoint: Path, work_dir: Path
     monitor = {"monitor": config.monitor, "mode": config.monitor_mode}
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.ModelCheckpoint(checkpoint, save_best_only=config.checkpoint_best_only, **monitor),
-        keras.callbacks.TensorBoard(work_dir / "tensorboard", write_graph=False),
+        TensorBoardScalars(work_dir / "tensorboard"),
     ]
     if config.early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping(patience=config.early_stopping_patience, **monitor))

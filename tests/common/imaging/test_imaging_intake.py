@@ -100,9 +100,7 @@ def test_other_image_formats_are_unsupported(encode, photo, pillow_format: str) 
     assert "JPEG and PNG" in error.message
 
 
-@pytest.mark.parametrize(
-    "data", [b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64, b"%PDF-1.7\n", b"hello world"]
-)
+@pytest.mark.parametrize("data", [b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64, b"%PDF-1.7\n", b"hello world"])
 def test_non_images_are_unsupported(data: bytes) -> None:
     error = _rejection(data)
 

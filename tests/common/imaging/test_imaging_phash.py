@@ -36,9 +36,7 @@ def _hue_shift(pixels: np.ndarray, degrees: int) -> np.ndarray:
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
 
 
-def _enhance(
-    pixels: np.ndarray, enhancer: type[ImageEnhance._Enhance], factor: float
-) -> np.ndarray:
+def _enhance(pixels: np.ndarray, enhancer: type[ImageEnhance._Enhance], factor: float) -> np.ndarray:
     return np.asarray(enhancer(Image.fromarray(pixels)).enhance(factor))
 
 

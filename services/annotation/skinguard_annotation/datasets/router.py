@@ -33,8 +33,12 @@ Admin = Annotated[Principal, Depends(require_roles())]
 async def create(body: DatasetIn, request: Request, session: SessionDep, principal: Admin) -> DatasetOut:
     settings = request.app.state.settings
     dataset = await service.create_dataset(
-        session, request.app.state.store, principal, body,
-        bucket=settings.s3_bucket, dispute_threshold=settings.dispute_threshold,
+        session,
+        request.app.state.store,
+        principal,
+        body,
+        bucket=settings.s3_bucket,
+        dispute_threshold=settings.dispute_threshold,
     )
     return DatasetOut.of(dataset)
 
@@ -51,7 +55,9 @@ async def list_datasets(
     return DatasetPage(items=[DatasetOut.of(d) for d in datasets], total=total, limit=limit, offset=offset)
 
 
-@router.get("/{dataset_id}", response_model=DatasetOut, summary="One dataset version", responses=error_responses(401, 403, 404))
+@router.get(
+    "/{dataset_id}", response_model=DatasetOut, summary="One dataset version", responses=error_responses(401, 403, 404)
+)
 async def get_dataset(dataset_id: uuid.UUID, session: SessionDep, _: Admin) -> DatasetOut:
     return DatasetOut.of(await service.get_dataset(session, dataset_id))
 
@@ -78,9 +84,12 @@ async def export(
     store = request.app.state.store
     dataset = await service.get_dataset(session, dataset_id)
     if urls == "s3":
+
         def url_of(image):
             return f"s3://{settings.s3_bucket}/{image.object_key}"
     else:
+
         def url_of(image):
             return store.presigned_get_url(image.object_key, settings.export_url_ttl_seconds)
+
     return await service.export_dataset(session, dataset, url_of)

@@ -26,6 +26,7 @@ from ..models import SPLITS, Dataset, DatasetImage, ImageView
 from .schemas import DatasetIn
 from .splitting import Candidate, split_dataset
 
+
 def manifest_key(dataset_id: uuid.UUID) -> str:
     return f"datasets/{dataset_id}/manifest.json"
 
@@ -162,9 +163,7 @@ async def list_datasets(session: AsyncSession, *, name: str | None, limit: int, 
     return list(page), total or 0
 
 
-async def export_dataset(
-    session: AsyncSession, dataset: Dataset, url_of: Callable[[ImageView], str]
-) -> dict[str, Any]:
+async def export_dataset(session: AsyncSession, dataset: Dataset, url_of: Callable[[ImageView], str]) -> dict[str, Any]:
     """The frozen membership as stored; images erased since freezing are left out."""
     rows = await session.execute(
         select(ImageView, DatasetImage.label, DatasetImage.split, DatasetImage.group_key)

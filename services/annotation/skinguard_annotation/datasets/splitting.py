@@ -84,14 +84,18 @@ def _assign_groups(
         members = groups[group_index]
         counts = {label: sum(labels[m] == label for m in members) for label in LABELS}
 
-        def need(split: str) -> tuple[float, float]:
-            relative = sum(
-                counts[label] * (targets[split][label] - assigned[split][label]) / max(targets[split][label], 1.0)
-                for label in LABELS
+        # How much of each split's remaining per-label quota this group would fill (relative).
+        need = {
+            split: (
+                sum(
+                    counts[label] * (targets[split][label] - assigned[split][label]) / max(targets[split][label], 1.0)
+                    for label in LABELS
+                ),
+                fractions[split],
             )
-            return relative, fractions[split]
-
-        split = max(open_splits, key=need)
+            for split in open_splits
+        }
+        split = max(open_splits, key=need.__getitem__)
         for label in LABELS:
             assigned[split][label] += counts[label]
         for member in members:
@@ -100,7 +104,10 @@ def _assign_groups(
 
 
 def leakage_report(
-    candidates: list[Candidate], placement: dict[int, str], groups: list[list[int]], near_pairs: list[tuple[int, int]],
+    candidates: list[Candidate],
+    placement: dict[int, str],
+    groups: list[list[int]],
+    near_pairs: list[tuple[int, int]],
     max_distance: int,
 ) -> dict:
     """Counts per split and crossings, checked independently of how the split was made."""

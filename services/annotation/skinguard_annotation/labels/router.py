@@ -91,8 +91,14 @@ async def consensus(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ConsensusPage:
     rows, total = await service.list_consensus(
-        session, _threshold(request), label=label, disputed=disputed, min_annotators=min_annotators,
-        source=source, limit=limit, offset=offset,
+        session,
+        _threshold(request),
+        label=label,
+        disputed=disputed,
+        min_annotators=min_annotators,
+        source=source,
+        limit=limit,
+        offset=offset,
     )
     return ConsensusPage(items=[ConsensusOut.of(row) for row in rows], total=total, limit=limit, offset=offset)
 
@@ -112,8 +118,11 @@ async def agreement(session: SessionDep, _: Admin) -> AgreementOut:
         fleiss_kappa=overall.fleiss_kappa,
         pairs=[
             PairAgreementOut(
-                annotator_a=pair.annotator_a, annotator_b=pair.annotator_b, images=pair.images,
-                observed_agreement=pair.observed_agreement, cohen_kappa=pair.kappa,
+                annotator_a=pair.annotator_a,
+                annotator_b=pair.annotator_b,
+                images=pair.images,
+                observed_agreement=pair.observed_agreement,
+                cohen_kappa=pair.kappa,
             )
             for pair in pairs
         ],
@@ -146,6 +155,3 @@ async def annotation_queue(
         ],
         remaining=remaining,
     )
-
-
-

@@ -45,7 +45,9 @@ async def annotate(
     )
     if current is not None:
         unchanged = (current.label, current.confidence, current.meta) == (
-            request.label, request.confidence, request.metadata,
+            request.label,
+            request.confidence,
+            request.metadata,
         )
         if unchanged:
             return current, False
@@ -64,9 +66,7 @@ async def annotate(
     return annotation, True
 
 
-async def history(
-    session: AsyncSession, image_id: uuid.UUID, *, annotator_id: uuid.UUID | None
-) -> list[Annotation]:
+async def history(session: AsyncSession, image_id: uuid.UUID, *, annotator_id: uuid.UUID | None) -> list[Annotation]:
     query = select(Annotation).where(Annotation.image_id == image_id)
     if annotator_id is not None:
         query = query.where(Annotation.annotator_id == annotator_id)
@@ -135,4 +135,3 @@ async def queue(session: AsyncSession, principal: Principal, limit: int) -> tupl
         waiting.order_by(func.coalesce(label_counts.c.labels, 0), ImageView.created_at, ImageView.id).limit(limit)
     )
     return list(page), remaining or 0
-

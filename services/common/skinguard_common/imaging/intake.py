@@ -126,7 +126,6 @@ def _check_decodes(data: bytes, image_format: ImageFormat, limits: ImageLimits) 
 
 def _too_many_pixels(limits: ImageLimits) -> Invalid:
     return Invalid(
-        f"The image has more than {limits.max_pixels / 1e6:g} megapixels. "
-        "Downscale it and upload it again.",
+        f"The image has more than {limits.max_pixels / 1e6:g} megapixels. Downscale it and upload it again.",
         code="too_many_pixels",
     )

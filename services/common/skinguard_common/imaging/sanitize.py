@@ -49,9 +49,7 @@ def sanitize_image(data: bytes) -> bytes:
     """
     image_format = sniff_format(data)
     if image_format is None:
-        raise UnsupportedMediaType(
-            "Only JPEG and PNG images can be sanitized.", code="unsupported_format"
-        )
+        raise UnsupportedMediaType("Only JPEG and PNG images can be sanitized.", code="unsupported_format")
     with reading_untrusted_image():
         upright = _apply_orientation(data, image_format)
     # Re-encoded images pass the same filter: Pillow may copy metadata such as a JPEG comment.

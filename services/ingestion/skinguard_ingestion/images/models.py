@@ -30,9 +30,7 @@ class TrainingImage(Base):
     image_url: Mapped[str] = mapped_column(Text)
     image_hash: Mapped[str] = mapped_column(Text, unique=True)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), index=True
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
     format: Mapped[str] = mapped_column(String(8))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)

@@ -50,7 +50,10 @@ StoreDep = Annotated[ObjectStore, Depends(_store)]
         "stores the image once per SHA-256 and records its quality metrics. Answers 201 for a "
         "new image, 200 with `duplicate: true` for bytes already stored."
     ),
-    responses={200: {"model": UploadOut, "description": "Already stored"}, **error_responses(401, 403, 413, 415, 422, 503)},
+    responses={
+        200: {"model": UploadOut, "description": "Already stored"},
+        **error_responses(401, 403, 413, 415, 422, 503),
+    },
 )
 async def upload(
     request: Request,
@@ -126,7 +129,9 @@ async def list_images(
     return ImagePage(items=[ImageOut.of(image) for image in images], total=total, limit=limit, offset=offset)
 
 
-@router.get("/{image_id}", response_model=ImageOut, summary="One image's record", responses=error_responses(401, 403, 404))
+@router.get(
+    "/{image_id}", response_model=ImageOut, summary="One image's record", responses=error_responses(401, 403, 404)
+)
 async def get_image(image_id: uuid.UUID, session: SessionDep, principal: Viewer) -> ImageOut:
     return ImageOut.of(await service.get_image(session, principal, image_id))
 

@@ -184,9 +184,7 @@ async def list_images(
     return list(page), total or 0
 
 
-async def erase_image(
-    session: AsyncSession, store: ObjectStore, principal: Principal, image_id: uuid.UUID
-) -> None:
+async def erase_image(session: AsyncSession, store: ObjectStore, principal: Principal, image_id: uuid.UUID) -> None:
     """Delete row and object together: if S3 refuses, the transaction rolls back and both remain."""
     image = await get_image(session, principal, image_id)
     await _lock_hash(session, image.image_hash)

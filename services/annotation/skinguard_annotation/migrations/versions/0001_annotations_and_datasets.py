@@ -31,7 +31,9 @@ def upgrade() -> None:
         sa.Column("superseded_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_image_annotations"),
         sa.ForeignKeyConstraint(
-            ["image_id"], ["training_images.id"], ondelete="CASCADE",
+            ["image_id"],
+            ["training_images.id"],
+            ondelete="CASCADE",
             name="fk_image_annotations_image_id_training_images",
         ),
         sa.CheckConstraint("label IN ('benign', 'malignant')", name="ck_image_annotations_label"),
@@ -41,8 +43,11 @@ def upgrade() -> None:
     op.create_index("ix_image_annotations_annotator_id", "image_annotations", ["annotator_id"])
     # One current label per annotator and image; older ones stay as history.
     op.create_index(
-        "uq_image_annotations_current", "image_annotations", ["image_id", "annotator_id"],
-        unique=True, postgresql_where=sa.text("superseded_at IS NULL"),
+        "uq_image_annotations_current",
+        "image_annotations",
+        ["image_id", "annotator_id"],
+        unique=True,
+        postgresql_where=sa.text("superseded_at IS NULL"),
     )
 
     op.create_table(
@@ -78,11 +83,15 @@ def upgrade() -> None:
         sa.Column("group_key", sa.String(80), nullable=False),
         sa.PrimaryKeyConstraint("dataset_id", "image_id", name="pk_dataset_images"),
         sa.ForeignKeyConstraint(
-            ["dataset_id"], ["training_datasets.id"], ondelete="CASCADE",
+            ["dataset_id"],
+            ["training_datasets.id"],
+            ondelete="CASCADE",
             name="fk_dataset_images_dataset_id_training_datasets",
         ),
         sa.ForeignKeyConstraint(
-            ["image_id"], ["training_images.id"], ondelete="CASCADE",
+            ["image_id"],
+            ["training_images.id"],
+            ondelete="CASCADE",
             name="fk_dataset_images_image_id_training_images",
         ),
         sa.CheckConstraint("label IN ('benign', 'malignant')", name="ck_dataset_images_label"),

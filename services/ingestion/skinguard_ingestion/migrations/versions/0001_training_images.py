@@ -38,9 +38,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_training_images"),
         sa.UniqueConstraint("image_hash", name="uq_training_images_image_hash"),
         sa.CheckConstraint("format IN ('jpeg', 'png')", name="ck_training_images_format"),
-        sa.CheckConstraint(
-            "width > 0 AND height > 0 AND byte_size > 0", name="ck_training_images_positive_size"
-        ),
+        sa.CheckConstraint("width > 0 AND height > 0 AND byte_size > 0", name="ck_training_images_positive_size"),
     )
     for column in ("user_id", "created_at", "phash", "lesion_id", "patient_pseudonym", "source"):
         op.create_index(f"ix_training_images_{column}", "training_images", [column])
