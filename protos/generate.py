@@ -36,9 +36,7 @@ _DEFAULT_POOL = "_descriptor_pool.Default()"
 
 def vendored_protos() -> list[str]:
     return sorted(
-        str(path.relative_to(PROTOS_DIR))
-        for root in VENDORED_ROOTS
-        for path in (PROTOS_DIR / root).rglob("*.proto")
+        str(path.relative_to(PROTOS_DIR)) for root in VENDORED_ROOTS for path in (PROTOS_DIR / root).rglob("*.proto")
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from skinguard_protos.tensorflow.core.framework import tensor_pb2, types_pb2
+from skinguard_protos.tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 
 __all__ = ["TensorConversionError", "data_type_name", "to_ndarray", "to_tensor_proto"]
 
@@ -63,7 +63,7 @@ def to_tensor_proto(values: ArrayLike, *, typed_fields: bool = False) -> tensor_
     """
     array = np.asarray(values)
     proto = tensor_pb2.TensorProto()
-    proto.tensor_shape.dim.extend(tensor_pb2.TensorShapeProto.Dim(size=size) for size in array.shape)
+    proto.tensor_shape.dim.extend(tensor_shape_pb2.TensorShapeProto.Dim(size=size) for size in array.shape)
     if array.dtype.kind in "OSU":
         proto.dtype = types_pb2.DT_STRING
         proto.string_val.extend(_as_bytes(item) for item in array.ravel())

@@ -139,3 +139,21 @@ async def test_real_kaggle_images_import(tmp_path, callers, transport):
         (root / "benign" / path.name).write_bytes(path.read_bytes())
     summary = await do_import(root, callers, transport, tmp_path / "journal.jsonl")
     assert summary.imported == 4 and not summary.rejected
+
+
+async def test_identical_files_are_labelled_once_and_conflicts_reported(tmp_path, callers, transport, ingestion_service):
+    root = tmp_path / "dupes"
+    for label in ("benign", "malignant"):
+        (root / label).mkdir(parents=True)
+    same = images.jpeg(seed=60)
+    (root / "malignant" / "a.jpg").write_bytes(same)
+    (root / "malignant" / "b.jpg").write_bytes(same)  # identical, same label: one image, one label
+    contested = images.jpeg(seed=61)
+    (root / "benign" / "c.jpg").write_bytes(contested)
+    (root / "malignant" / "c.jpg").write_bytes(contested)  # identical, different labels: for a person
+    first = await do_import(root, callers, transport, tmp_path / "one.jsonl")
+    assert (first.imported, first.duplicates, first.labelled) == (1, 1, 1)
+    assert list(first.rejected.values()) == [1] and "conflicting_labels" in next(iter(first.rejected))
+    again = await do_import(root, callers, transport, tmp_path / "two.jsonl")
+    assert (again.imported, again.duplicates, again.labelled) == (0, 2, 0)
+    assert await counts(ingestion_service) == (1, 1)

@@ -9,6 +9,8 @@ without even uploading; an interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import json
 import time
 from collections import Counter
@@ -141,6 +143,29 @@ async def import_item(
     return record["id"], "duplicate" if record["duplicate"] else "imported", annotate.status_code == 201
 
 
+def merge_identical_files(items: list[ImportItem]) -> tuple[list[ImportItem], list[list[ImportItem]]]:
+    """One item per distinct file content, so identical files cannot make labels flip-flop.
+
+    Identical files with the same label become one item naming all of them; identical files
+    with different labels are returned as conflicts, for a person to resolve.
+    """
+    by_content: dict[str, list[ImportItem]] = {}
+    for item in items:
+        by_content.setdefault(hashlib.sha256(item.path.read_bytes()).hexdigest(), []).append(item)
+    merged, conflicts = [], []
+    for same in by_content.values():
+        same.sort(key=lambda item: item.key)
+        first = same[0]
+        if len({item.label for item in same}) > 1:
+            conflicts.append(same)
+        elif len(same) == 1:
+            merged.append(first)
+        else:
+            metadata = {**first.label_metadata, "identical_files": [item.key for item in same]}
+            merged.append(dataclasses.replace(first, label_metadata=metadata, also=tuple(i.key for i in same[1:])))
+    return merged, conflicts
+
+
 async def run_import(
     collection: Collection,
     endpoints: Endpoints,
@@ -151,8 +176,12 @@ async def run_import(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Summary:
     summary = Summary()
-    pending = [item for item in collection.items if item.key not in journal.done]
-    summary.skipped = len(collection.items) - len(pending)
+    unique, conflicts = await asyncio.to_thread(merge_identical_files, collection.items)
+    for same in conflicts:
+        described = ", ".join(f"{item.key} ({item.label})" for item in same)
+        summary.reject("conflicting_labels: identical files labelled differently", described)
+    pending = [item for item in unique if item.key not in journal.done]
+    summary.skipped = sum(1 + len(item.also) for item in unique if item.key in journal.done)
     queue: asyncio.Queue[ImportItem] = asyncio.Queue()
     for item in pending:
         queue.put_nowait(item)
@@ -170,7 +199,7 @@ async def run_import(
                 journal.record({"key": item.key, "status": "rejected", "reason": rejection.reason})
             else:
                 summary.imported += outcome == "imported"
-                summary.duplicates += outcome == "duplicate"
+                summary.duplicates += (outcome == "duplicate") + len(item.also)
                 summary.labelled += labelled
                 journal.record({"key": item.key, "status": outcome, "image_id": image_id})
             bar.update()

@@ -32,6 +32,7 @@ class ImportItem:
     label: str
     upload_fields: dict[str, str] = field(default_factory=dict)
     label_metadata: dict[str, Any] = field(default_factory=dict)
+    also: tuple[str, ...] = ()  # keys of identical files imported as this one
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,7 @@ class BatchScheduler:
         padded = next((size for size in self._parameters.allowed_batch_sizes if size >= rows), rows) if rows else 0
         inputs = {name: np.concatenate([task.inputs[name] for task in batch]) for name in batch[0].inputs}
         if padded > rows:  # TensorFlow Serving pads with copies of the first row
-            inputs = {name: np.concatenate([array, np.repeat(array[:1], padded - rows, axis=0)]) for name, array in inputs.items()}
+            inputs = {name: _pad(array, padded - rows) for name, array in inputs.items()}
         self._on_batch(rows)
         try:
             outputs = self._run(inputs)
@@ -203,6 +203,10 @@ class BatchScheduler:
         for task in batch:
             task.result.set_result({name: array[start : start + task.rows] for name, array in outputs.items()})
             start += task.rows
+
+
+def _pad(array: np.ndarray, rows: int) -> np.ndarray:
+    return np.concatenate([array, np.repeat(array[:1], rows, axis=0)])
 
 
 def _batch_rows(inputs: Tensors) -> int:

@@ -108,7 +108,8 @@ def set_version_labels(path: Path, model_name: str, base_path: Path, labels: Map
 
 def _model(entry: model_server_config_pb2.ModelConfig) -> ModelConfig:
     if not entry.name or not entry.base_path:
-        raise ConfigError(f"every model needs a name and a base_path: {text_format.MessageToString(entry, as_one_line=True)}")
+        entry_text = text_format.MessageToString(entry, as_one_line=True)
+        raise ConfigError(f"every model needs a name and a base_path: {entry_text}")
     platform = entry.model_platform
     if not platform and entry.model_type == model_server_config_pb2.TENSORFLOW:
         platform = TENSORFLOW_PLATFORM

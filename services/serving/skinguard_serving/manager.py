@@ -145,25 +145,29 @@ class ModelManager:
         for number, record in versions.items():
             if number not in wanted and record.state == State.END:
                 record.retry_blocked = False
-        for number in sorted(wanted, reverse=True):
-            record = versions.get(number)
-            if record is None or (record.state == State.END and not record.retry_blocked):
-                assert config is not None
-                self._load(config, number)
+        to_load = [
+            number
+            for number in sorted(wanted, reverse=True)
+            if number not in versions or (versions[number].state == State.END and not versions[number].retry_blocked)
+        ]
+        with self._lock:
+            for number in to_load:
+                versions[number] = _Version(state=State.START)
+        for number in to_load:
+            assert config is not None  # only a configured model wants versions
+            self._load(config, number)
         with self._lock:
             keep_serving = bool(wanted) and not (wanted & set(self._available(name)))
-            unwanted = [
-                number for number, record in versions.items() if number not in wanted and record.state == State.AVAILABLE
-            ]
+            unwanted = [number for number in self._available(name) if number not in wanted]
         if keep_serving:
             return  # no wanted version loaded (yet): the current ones keep answering
         for number in unwanted:
             self._unload(name, number)
 
     def _load(self, config: ModelConfig, number: int) -> None:
-        record = _Version(state=State.LOADING)
+        record = self._models[config.name].versions[number]
         with self._lock:
-            self._models[config.name].versions[number] = record
+            record.state = State.LOADING
         log.info("loading model %s version %d", config.name, number)
         loaded = None
         try:
@@ -212,6 +216,7 @@ def _as_serving_error(error: Exception) -> ServingError:
 
 def _status(number: int, record: _Version) -> get_model_status_pb2.ModelVersionStatus:
     status = get_model_status_pb2.ModelVersionStatus(version=number, state=record.state)
+    status.status.SetInParent()  # error_code OK, as TensorFlow Serving reports a healthy version
     if record.error is not None:
         status.status.error_code = record.error.code.value[0]
         status.status.error_message = record.error.message

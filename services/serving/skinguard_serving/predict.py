@@ -67,7 +67,8 @@ def decode_inputs(
         info = signature.inputs.get(alias)
         if info is None:
             raise InvalidArgument(
-                f"input tensor alias not found in signature: {alias}. Inputs expected to be in the set {_set(expected)}."
+                f"input tensor alias not found in signature: {alias}. "
+                f"Inputs expected to be in the set {_set(expected)}."
             )
         proto = tensors[alias]
         if proto.dtype != info.dtype:
@@ -113,7 +114,9 @@ def _shape_accepts(expected: tensor_shape_pb2.TensorShapeProto, shape: tuple[int
     if expected.unknown_rank:
         return True
     sizes = [dim.size for dim in expected.dim]
-    return len(sizes) == len(shape) and all(size < 0 or size == actual for size, actual in zip(sizes, shape, strict=True))
+    if len(sizes) != len(shape):
+        return False
+    return all(size < 0 or size == actual for size, actual in zip(sizes, shape, strict=True))
 
 
 def _shape_text(shape: tensor_shape_pb2.TensorShapeProto) -> str:

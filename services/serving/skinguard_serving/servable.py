@@ -43,7 +43,9 @@ class LoadedVersion:
         self._schedulers: dict[str, BatchScheduler] = {}
         self._lock = threading.Lock()
 
-    def run(self, signature_name: str, inputs: Mapping[str, np.ndarray], timeout: float | None) -> dict[str, np.ndarray]:
+    def run(
+        self, signature_name: str, inputs: Mapping[str, np.ndarray], timeout: float | None
+    ) -> dict[str, np.ndarray]:
         if self._batching is None:
             return self.servable.run(signature_name, inputs)
         return self._scheduler(signature_name).submit(inputs, timeout)

@@ -108,7 +108,8 @@ class ModelServer:
             self._update_health()
 
     def _update_health(self) -> None:
-        status = health_pb2.HealthCheckResponse.SERVING if self.manager.ready() else health_pb2.HealthCheckResponse.NOT_SERVING
+        serving = health_pb2.HealthCheckResponse
+        status = serving.SERVING if self.manager.ready() else serving.NOT_SERVING
         for service in ("", *SERVICE_NAMES):
             self._health.set(service, status)
 

@@ -14,7 +14,6 @@ import threading
 
 from skinguard_common.logging import configure_logging
 
-from .config import ConfigError
 from .saved_model import configure_tensorflow
 from .server import ModelServer
 from .settings import ServingSettings
@@ -68,10 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     stop_requested = threading.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signal_number, lambda *_: stop_requested.set())
-    server = ModelServer(settings)
     try:
+        server = ModelServer(settings)
         server.start()
-    except ConfigError as error:
+    except (ValueError, OSError) as error:  # the models config or batching parameters
         log.error("cannot start: %s", error)
         return 1
     stop_requested.wait()

@@ -16,6 +16,7 @@ hash, and the groups are split stratified by label.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -70,7 +71,7 @@ def read_local_dataset(directory: Path, *, validation_fraction: float, test_frac
     splits = given_splits if all(given_splits) else _split(records, validation_fraction, test_fraction, seed)
     images = [
         ExportedImage(
-            id=record.image_path,
+            id=os.path.relpath(record.image_path, directory.resolve()),
             url=Path(record.image_path).as_uri(),
             label=record.label,
             metadata={"group": record.group} if record.group else {},

@@ -1,0 +1,121 @@
+"""One real (tiny) training run through the whole pipeline, and what it publishes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.core.util import event_pb2
+from tensorflow_serving.apis import prediction_log_pb2
+
+from skinguard_training.pipeline import RunResult
+
+Run = tuple[RunResult, list[tuple[int, int, dict[str, float]]]]
+
+_UINT8_BATCH = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def served(trained_run: Run):
+    return tf.saved_model.load(str(trained_run[0].export.directory))
+
+
+def test_the_savedmodel_gives_probabilities_for_a_uint8_batch(served) -> None:
+    signature = served.signatures["serving_default"]
+    (spec,) = signature.structured_input_signature[1].values()
+    assert (spec.name, spec.dtype, spec.shape.as_list()) == ("image", tf.uint8, [None, 32, 32, 3])
+    assert list(signature.structured_outputs) == ["probabilities"]
+
+    probabilities = signature(image=tf.constant(_UINT8_BATCH))["probabilities"].numpy()
+    assert probabilities.shape == (3, 2) and probabilities.dtype == np.float32
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert (probabilities >= 0).all()
+
+
+def test_the_float32_signature_agrees_with_the_uint8_one(served) -> None:
+    as_uint8 = served.signatures["serving_default"](image=tf.constant(_UINT8_BATCH))["probabilities"]
+    as_float = served.signatures["serving_float32"](image=tf.constant(_UINT8_BATCH, tf.float32))["probabilities"]
+    assert np.allclose(as_uint8.numpy(), as_float.numpy(), atol=1e-6)
+
+
+def test_warmup_records_parse_with_the_official_protos_and_run(trained_run: Run, served) -> None:
+    records = list(tf.data.TFRecordDataset(str(trained_run[0].export.warmup_path)).as_numpy_iterator())
+    assert len(records) == 2
+    for record, signature_name, dtype in zip(
+        records, ("serving_default", "serving_float32"), (tf.uint8, tf.float32), strict=True
+    ):
+        log = prediction_log_pb2.PredictionLog.FromString(record)
+        assert log.WhichOneof("log_type") == "predict_log"
+        request = log.predict_log.request
+        assert (request.model_spec.name, request.model_spec.signature_name) == ("skinguard", signature_name)
+        image = tf.make_ndarray(request.inputs["image"])
+        assert image.shape == (1, 32, 32, 3) and image.dtype == dtype.as_numpy_dtype
+        assert served.signatures[signature_name](image=tf.constant(image))["probabilities"].shape == (1, 2)
+
+
+def test_the_quantised_tflite_file_runs_and_agrees(trained_run: Run, served) -> None:
+    result = trained_run[0]
+    assert 0 < result.export.tflite_bytes < result.export.saved_model_bytes
+    interpreter = tf.lite.Interpreter(model_path=str(result.export.tflite_path))
+    runner = interpreter.get_signature_runner("serving_default")
+    probabilities = runner(image=_UINT8_BATCH)["probabilities"]
+    assert probabilities.shape == (3, 2)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    expected = served.signatures["serving_default"](image=tf.constant(_UINT8_BATCH))["probabilities"].numpy()
+    assert np.abs(probabilities - expected).max() < 0.05
+
+
+def test_metadata_describes_the_model_its_data_and_metrics(trained_run: Run) -> None:
+    result = trained_run[0]
+    metadata = json.loads(result.metadata_path.read_text())
+    assert metadata["class_names"] == ["benign", "malignant"]
+    assert metadata["input"] == {
+        "name": "image",
+        "signature": "serving_default",
+        "dtype": "uint8",
+        "shape": [None, 32, 32, 3],
+        "float32_signature": "serving_float32",
+    }
+    assert metadata["output"] == {"name": "probabilities", "dtype": "float32", "shape": [None, 2]}
+    assert "to_model_input" in metadata["preprocessing"] and "x / 255" in metadata["preprocessing"]
+    assert metadata["dataset"] == {"id": "dataset-1", "version": 3, "images": {"train": 16, "validation": 4, "test": 4}}
+    assert metadata["config"]["model_type"] == "CNN" and metadata["config"]["input_size"] == 32
+    assert metadata["metrics"]["roc_auc"] == result.evaluation["roc_auc"]
+    assert metadata["sizes"] == {"saved_model_bytes": result.export.saved_model_bytes, "tflite_bytes": result.export.tflite_bytes}
+    assert metadata["code_version"]
+
+
+def test_evaluation_history_and_plots_are_written(trained_run: Run) -> None:
+    result = trained_run[0]
+    directory = result.export.directory
+    evaluation = json.loads((directory / "evaluation.json").read_text())
+    assert evaluation == result.evaluation
+    assert evaluation["samples"] == 4 and sum(map(sum, evaluation["confusion_matrix"])) == 4
+    assert {"accuracy", "precision", "recall", "sensitivity", "specificity", "roc_auc"} <= evaluation.keys()
+    history = json.loads((directory / "history.json").read_text())
+    assert history == result.history
+    assert len(history["loss"]) == len(history["val_auc"]) == 2
+    assert 1 <= result.best_epoch <= 2
+    assert history["val_auc"][result.best_epoch - 1] == max(history["val_auc"])
+    for plot in ("confusion_matrix", "roc_curve", "training_curves"):
+        assert (directory / "plots" / f"{plot}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_progress_is_reported_every_batch_and_after_each_epoch(trained_run: Run) -> None:
+    progress = trained_run[1]
+    # 16 train images in batches of 4, log_every_n_batches=1: four reports, then the epoch's.
+    assert [(epoch, batch) for epoch, batch, _ in progress] == [(e, b) for e in (1, 2) for b in (1, 2, 3, 4, 4)]
+    assert "val_auc" not in progress[0][2] and {"loss", "auc"} <= progress[0][2].keys()
+    assert "val_auc" in progress[4][2]
+
+
+def test_tensorboard_gets_per_epoch_scalars(trained_run: Run) -> None:
+    log_dir = trained_run[0].export.directory.parent / "tensorboard"
+    tags = set()
+    for events in log_dir.glob("*/events.out.tfevents.*"):
+        for record in tf.data.TFRecordDataset(str(events)).as_numpy_iterator():
+            event = event_pb2.Event.FromString(record)
+            tags.update((events.parent.name, value.tag) for value in event.summary.value)
+    assert {("train", "epoch_loss"), ("validation", "epoch_loss"), ("validation", "epoch_auc")} <= tags

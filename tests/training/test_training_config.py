@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from skinguard_common.training_config import TrainingConfig
+
+
+def test_defaults_are_valid_and_json_round_trips() -> None:
+    config = TrainingConfig()
+    assert (config.model_type, config.weights, config.input_size, config.decision_threshold) == ("CNN", "none", 224, 0.5)
+    assert TrainingConfig.model_validate_json(config.model_dump_json()) == config
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"model_type": "EfficientNetLite0", "weights": "imagenet", "freeze_base": True, "trainable_layers": 20},
+        {"model_type": "ResNet50", "weights": "/models/resnet50_notop.weights.h5", "freeze_base": True},
+        {"model_type": "MobileNetV3Small", "optimizer": "sgd", "input_size": 32, "batch_size": 1},
+        {"use_focal_loss": True, "use_class_weights": True, "focal_gamma": 0, "focal_alpha": 0.5},
+        {"monitor": "val_loss", "early_stopping_patience": 0, "reduce_lr_patience": 3},
+        {"augmentation": False, "augmentation_strength": 0},
+    ],
+)
+def test_valid_configs(fields: dict) -> None:
+    TrainingConfig(**fields)
+
+
+def test_monitor_mode_follows_the_metric() -> None:
+    assert TrainingConfig(monitor="val_loss").monitor_mode == "min"
+    assert TrainingConfig(monitor="val_auc").monitor_mode == "max"
+    assert TrainingConfig(monitor="val_recall").monitor_mode == "max"
+
+
+@pytest.mark.parametrize(
+    ("fields", "location", "message"),
+    [
+        ({"model_type": "VGG16"}, "model_type", "Input should be 'CNN', 'EfficientNetB0'"),
+        ({"input_size": 16}, "input_size", "greater than or equal to 32"),
+        ({"batch_size": 0}, "batch_size", "greater than or equal to 1"),
+        ({"learning_rate": 0}, "learning_rate", "greater than 0"),
+        ({"optimizer": "adagrad"}, "optimizer", "'adam', 'sgd' or 'rmsprop'"),
+        ({"dropout": 1.0}, "dropout", "less than 1"),
+        ({"augmentation_strength": 1.5}, "augmentation_strength", "less than or equal to 1"),
+        ({"focal_alpha": 0}, "focal_alpha", "greater than 0"),
+        ({"decision_threshold": 1}, "decision_threshold", "less than 1"),
+        ({"monitor": "val_f1"}, "monitor", "'val_auc', 'val_loss'"),
+        ({"epochs": "many"}, "epochs", "valid integer"),
+        ({"weights": "resnet.bin"}, "weights", "Keras weights file ending in"),
+        ({"weights": "relative/model.weights.h5"}, "weights", "must be absolute"),
+        ({"learning_rat": 0.1}, "learning_rat", "Extra inputs are not permitted"),
+    ],
+)
+def test_invalid_fields_are_named_with_a_reason(fields: dict, location: str, message: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        TrainingConfig(**fields)
+    (error,) = raised.value.errors()
+    assert error["loc"] == (location,)
+    assert message in error["msg"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"model_type": "CNN", "weights": "imagenet"}, "CNN has no ImageNet weights"),
+        ({"model_type": "ResNet50", "freeze_base": True}, "freeze_base needs pretrained weights"),
+        ({"model_type": "EfficientNetLite0", "weights": "imagenet", "trainable_layers": 5}, "only applies with freeze_base"),
+        ({"early_stopping_patience": 5, "reduce_lr_patience": 5}, "must be smaller than early_stopping_patience"),
+    ],
+)
+def test_inconsistent_combinations_are_refused(fields: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        TrainingConfig(**fields)
+
+
+def test_configs_are_immutable() -> None:
+    with pytest.raises(ValidationError, match="frozen"):
+        TrainingConfig().epochs = 3  # type: ignore[misc]
