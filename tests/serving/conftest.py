@@ -7,16 +7,16 @@ from pathlib import Path
 import grpc
 import pytest
 
-from skinguard_serving.server import ModelServer
 from skinguard_serving.settings import ServingSettings
 
 from .helpers import BIASES, MODEL, RunningServer, free_port
-from .savedmodels import export_classifier, install_version
 
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     """Version number -> a SavedModel export to install under that number."""
+    from .savedmodels import export_classifier  # imports TensorFlow: only for tests that serve
+
     root = tmp_path_factory.mktemp("exports")
     for version, bias in BIASES.items():
         export_classifier(root / str(version), bias)
@@ -28,6 +28,8 @@ def start_server():
     """Start in-process servers on free ports; they stop at the end of the session."""
     started: list[RunningServer] = []
 
+    from skinguard_serving.server import ModelServer  # imports TensorFlow: only for tests that serve
+
     def start(repository: Path, **settings) -> RunningServer:
         server = ModelServer(
             ServingSettings(
@@ -37,7 +39,6 @@ def start_server():
                 serving_metrics_port=free_port(),
                 file_system_poll_wait_seconds=0.1,
                 model_config_file_poll_wait_seconds=0.2,
-                sync_interval_seconds=1.0,
                 log_json=False,
                 **settings,
             )
@@ -56,6 +57,8 @@ def start_server():
 @pytest.fixture(scope="session")
 def model_server(start_server, exported, tmp_path_factory: pytest.TempPathFactory) -> RunningServer:
     """Versions 1 and 2 of MODEL, both loaded, labelled stable -> 1 and canary -> 2; batching on."""
+    from .savedmodels import install_version
+
     repository = tmp_path_factory.mktemp("repository")
     for version in (1, 2):
         install_version(exported[version], repository / MODEL, version)

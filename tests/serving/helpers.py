@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 import numpy as np
@@ -20,9 +21,11 @@ from skinguard_protos.tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 from skinguard_protos.tensors import to_ndarray, to_tensor_proto
-from skinguard_serving.server import ModelServer
 
-from .savedmodels import IMAGE_SHAPE
+if TYPE_CHECKING:
+    from skinguard_serving.server import ModelServer
+
+IMAGE_SHAPE = (32, 32, 3)
 
 MODEL = "skin_lesion"
 BIASES = {1: 1.0, 2: 2.0, 3: 3.0}  # version -> the logit that makes its answers recognisable

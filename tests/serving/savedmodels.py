@@ -18,7 +18,8 @@ import tensorflow as tf
 from skinguard_protos.tensorflow_serving.apis import prediction_log_pb2
 from skinguard_protos.tensors import to_tensor_proto
 
-IMAGE_SHAPE = (32, 32, 3)
+from .helpers import IMAGE_SHAPE
+
 WARMUP_RECORDS = 2
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from celery import Celery
 from fastapi import FastAPI
+from redis import Redis
 from sqlalchemy import text
 
 from skinguard_common.app import create_service_app
@@ -16,6 +18,8 @@ from . import __version__
 from .datasets.router import router as datasets_router
 from .labels.router import router as labels_router
 from .settings import AnnotationSettings
+from .training.router import router as training_router
+from .training.service import QueueClient
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -29,10 +33,14 @@ def create_app(settings: AnnotationSettings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.store = S3ObjectStore(settings)
+        celery = Celery("skinguard-annotation", broker=settings.redis_url)
+        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        app.state.queue = QueueClient(celery, redis)
         try:
             yield
         finally:
             await engine.dispose()
+            redis.close()
 
     async def database_ready() -> None:
         async with app.state.engine.connect() as connection:
@@ -49,4 +57,5 @@ def create_app(settings: AnnotationSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.include_router(labels_router)
     app.include_router(datasets_router)
+    app.include_router(training_router)
     return app

@@ -23,6 +23,8 @@ class CommonSettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/skinguard"
     database_pool_size: int = 10
 
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
     s3_endpoint_url: str | None = None
     s3_public_endpoint_url: str | None = None
     s3_region: str = "us-east-1"

@@ -23,6 +23,11 @@ class ObjectMissing(Exception):
 
 class ObjectStore(Protocol):
     async def put_if_absent(self, key: str, data: bytes, content_type: str) -> bool: ...
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Write ``data``, replacing any object at the key (for documents that change, like indexes)."""
+        await self._call("put_object", Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
     async def get(self, key: str) -> bytes: ...
     async def exists(self, key: str) -> bool: ...
     async def delete(self, key: str) -> None: ...
@@ -30,10 +35,11 @@ class ObjectStore(Protocol):
     async def ping(self) -> None: ...
 
 
-def _client(settings: CommonSettings, endpoint_url: str | None):
+def s3_client(settings: CommonSettings, endpoint_url: str | None = None):
+    """A boto3 S3 client configured from settings (sync; thread-safe)."""
     return boto3.client(
         "s3",
-        endpoint_url=endpoint_url,
+        endpoint_url=endpoint_url or settings.s3_endpoint_url,
         region_name=settings.s3_region,
         aws_access_key_id=settings.s3_access_key,
         aws_secret_access_key=settings.s3_secret_key.get_secret_value(),
@@ -61,8 +67,8 @@ class S3ObjectStore:
 
     def __init__(self, settings: CommonSettings) -> None:
         self.bucket = settings.s3_bucket
-        self._client = _client(settings, settings.s3_endpoint_url)
-        self._presign_client = _client(settings, settings.s3_public_endpoint_url or settings.s3_endpoint_url)
+        self._client = s3_client(settings, settings.s3_endpoint_url)
+        self._presign_client = s3_client(settings, settings.s3_public_endpoint_url or settings.s3_endpoint_url)
 
     async def _call(self, method: str, **kwargs):
         try:
@@ -92,6 +98,10 @@ class S3ObjectStore:
                 return False
             raise
         return True
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Write ``data``, replacing any object at the key (for documents that change, like indexes)."""
+        await self._call("put_object", Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
     async def get(self, key: str) -> bytes:
         response = await self._call("get_object", Bucket=self.bucket, Key=key)

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         print("applying migrations ...", flush=True)
         run_migrations(env)
         keys = ensure_dev_keys(infra.data_dir / "dev-keys.json", env)
-        ports = {spec.name: _port(spec.port_variable, spec.default_port) for spec in SERVICES}
+        ports = {spec.name: _port(spec.port_variable, spec.default_port) for spec in SERVICES if spec.http}
         print("starting services ...", flush=True)
         services = start_services(env, infra.data_dir / "logs", ports)
         _print_summary(infra, services, keys)
@@ -69,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
 def _print_summary(infra: Infrastructure, services, keys: dict[str, str]) -> None:
     print("\nSkinGuard is running.\n")
     for service in services:
-        print(f"  {service.spec.name:<11} {service.url}   (API docs: {service.url}/docs)")
+        if not service.spec.http:
+            print(f"  {service.spec.name:<11} (Celery on redis, queue training)")
+        else:
+            print(f"  {service.spec.name:<11} {service.url}   (API docs: {service.url}/docs)")
     print(f"  postgres    {infra.postgres.url}")
     print(f"  redis       {infra.redis.url}")
     print(f"  s3          {infra.s3.url}   (bucket skinguard)")

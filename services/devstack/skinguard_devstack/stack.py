@@ -28,10 +28,14 @@ class ServiceSpec:
 
     name: str
     command: tuple[str, ...]
-    port_variable: str
-    default_port: int
+    port_variable: str | None = None  # None: no HTTP; ready once it has written its heartbeat file
+    default_port: int = 0
     migrate: tuple[str, ...] | None = None
     health_path: str = "/readyz"
+
+    @property
+    def http(self) -> bool:
+        return self.port_variable is not None
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
@@ -49,6 +53,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         8002,
         migrate=("skinguard-annotation", "migrate"),  # after ingestion: it references training_images
     ),
+    ServiceSpec("training-worker", ("skinguard-worker",)),
 )
 
 
@@ -158,11 +163,21 @@ class ServiceProcess:
     def __init__(self, spec: ServiceSpec, env: dict[str, str], port: int, logs: Path) -> None:
         self.spec = spec
         self.port = port
+        state = logs.parent
+        self.heartbeat_file = state / "run" / f"{spec.name}.alive"
+        self.heartbeat_file.parent.mkdir(parents=True, exist_ok=True)
+        self.heartbeat_file.unlink(missing_ok=True)
+        own_env = (
+            {spec.port_variable: str(port)}
+            if spec.http
+            else {
+                "SKINGUARD_HEARTBEAT_FILE": str(self.heartbeat_file),
+                "SKINGUARD_WORK_DIR": str(state / "training"),
+                "SKINGUARD_IMAGE_CACHE_DIR": str(state / "training" / "image-cache"),
+            }
+        )
         self.process = Process(
-            spec.name,
-            [_bin(spec.command[0]), *spec.command[1:]],
-            logs / f"{spec.name}.log",
-            env={**env, spec.port_variable: str(port)},
+            spec.name, [_bin(spec.command[0]), *spec.command[1:]], logs / f"{spec.name}.log", env={**env, **own_env}
         )
 
     @property
@@ -174,6 +189,8 @@ class ServiceProcess:
 
     def wait_ready(self, timeout: float = 60) -> None:
         def ready() -> bool:
+            if not self.spec.http:
+                return self.heartbeat_file.exists()
             with urllib.request.urlopen(self.url + self.spec.health_path, timeout=2) as response:
                 return response.status == 200
 

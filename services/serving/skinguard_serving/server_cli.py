@@ -14,8 +14,6 @@ import threading
 
 from skinguard_common.logging import configure_logging
 
-from .saved_model import configure_tensorflow
-from .server import ModelServer
 from .settings import ServingSettings
 
 log = logging.getLogger(__name__)
@@ -62,6 +60,10 @@ def parse_settings(argv: list[str] | None = None) -> ServingSettings:
 
 def main(argv: list[str] | None = None) -> int:
     settings = parse_settings(argv)
+    # TensorFlow takes seconds to import: not before the flags are known to be fine.
+    from .saved_model import configure_tensorflow
+    from .server import ModelServer
+
     configure_logging(settings.log_level, json_lines=settings.log_json)
     configure_tensorflow(settings.tensorflow_intra_op_parallelism, settings.tensorflow_inter_op_parallelism)
     stop_requested = threading.Event()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from skinguard_common.settings import CommonSettings
 
@@ -35,22 +35,14 @@ class ServingSettings(CommonSettings):
     tensorflow_inter_op_parallelism: int = Field(0, ge=0)
 
     sync_models: list[str] = Field(default_factory=list)  # empty: just model_name
+    # Longer than the server's config poll: a version leaves one cycle after its label moved
+    # away, by which time the server must have re-read the config (README.md, "Ordering").
     sync_interval_seconds: float = Field(30.0, gt=0)
     sync_keep_versions: int = Field(2, ge=1)  # promoted versions kept on disk, newest first
     sync_s3_prefix: str = "models"
     # The server to wait on until new versions are AVAILABLE before labels move to them.
     sync_serving_address: str | None = None
     sync_available_timeout_seconds: float = Field(300.0, gt=0)
-
-    @model_validator(mode="after")
-    def _sync_interval_outlasts_config_polls(self) -> ServingSettings:
-        # model-sync removes a version one cycle after its label moved away, so the server must
-        # have re-read the config file by then (services/serving/README.md, "Ordering").
-        if self.sync_interval_seconds <= self.model_config_file_poll_wait_seconds:
-            raise ValueError(
-                "SKINGUARD_SYNC_INTERVAL_SECONDS must exceed SKINGUARD_MODEL_CONFIG_FILE_POLL_WAIT_SECONDS"
-            )
-        return self
 
     @property
     def single_model_base_path(self) -> Path:

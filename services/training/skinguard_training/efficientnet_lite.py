@@ -106,6 +106,9 @@ def load_imagenet_weights(model: keras.Model, path: Path | None = None) -> None:
         if missing:
             problems.append(f"{layer.name}: no {', '.join(missing)} in the file")
             continue
+        if len(names) != len(layer.weights):
+            problems.append(f"{layer.name}: has {len(layer.weights)} weights, the file {len(names)}")
+            continue
         values = [_to_keras_layout(layer, state[name]) for name in names]
         for name, variable, value in zip(names, layer.weights, values, strict=True):
             if tuple(variable.shape) != value.shape:
@@ -116,7 +119,8 @@ def load_imagenet_weights(model: keras.Model, path: Path | None = None) -> None:
     if not any(layer.name == "predictions" for layer in model.layers):
         unused -= {f"{_FIXED_LAYERS['predictions']}.weight", f"{_FIXED_LAYERS['predictions']}.bias"}
     if unused:
-        problems.append(f"tensors of the file with no layer: {', '.join(sorted(unused))}")
+        listed = ", ".join(sorted(unused)[:5]) + (", ..." if len(unused) > 5 else "")
+        problems.append(f"{len(unused)} tensors of the file have no layer: {listed}")
     if problems:
         raise ValueError("the EfficientNet-Lite0 weights do not match the network: " + "; ".join(problems))
     for layer, values in assignments:

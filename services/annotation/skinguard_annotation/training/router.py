@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, status
+
+from skinguard_common.app import error_responses
+from skinguard_common.auth import Principal, require_roles
+from skinguard_common.db import SessionDep
+from skinguard_common.registry import JobState
+
+from . import service
+from .schemas import ModelVersionList, ModelVersionOut, TrainingJobIn, TrainingJobOut, TrainingJobPage
+
+router = APIRouter(tags=["training"])
+
+Admin = Annotated[Principal, Depends(require_roles())]
+
+
+@router.post(
+    "/api/datasets/{dataset_id}/training-jobs",
+    response_model=TrainingJobOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Queue a training job on a dataset version",
+    description="The config is the full TrainingConfig; invalid values are refused with 422 before anything is queued.",
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+async def create_job(
+    dataset_id: uuid.UUID, body: TrainingJobIn, request: Request, session: SessionDep, principal: Admin
+) -> TrainingJobOut:
+    job = await service.create_job(session, request.app.state.queue, principal, dataset_id, body)
+    return TrainingJobOut.of(job)
+
+
+@router.get("/api/training-jobs", response_model=TrainingJobPage, summary="List training jobs", responses=error_responses(401, 403))
+async def list_jobs(
+    session: SessionDep,
+    _: Admin,
+    state: JobState | None = None,
+    dataset_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TrainingJobPage:
+    jobs, total = await service.list_jobs(session, state=state, dataset_id=dataset_id, limit=limit, offset=offset)
+    return TrainingJobPage(items=[TrainingJobOut.of(job) for job in jobs], total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/api/training-jobs/{job_id}",
+    response_model=TrainingJobOut,
+    summary="A job's state, progress (epoch, batch, metrics) and error",
+    responses=error_responses(401, 403, 404),
+)
+async def get_job(job_id: uuid.UUID, session: SessionDep, _: Admin) -> TrainingJobOut:
+    return TrainingJobOut.of(await service.get_job(session, job_id))
+
+
+@router.post(
+    "/api/training-jobs/{job_id}/cancel",
+    response_model=TrainingJobOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Cancel a job: at once when queued, within one batch when running",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def cancel_job(job_id: uuid.UUID, request: Request, session: SessionDep, _: Admin) -> TrainingJobOut:
+    return TrainingJobOut.of(await service.cancel_job(session, request.app.state.queue, job_id))
+
+
+@router.get("/api/models", response_model=ModelVersionList, summary="Model versions in the registry", responses=error_responses(401, 403))
+async def list_models(session: SessionDep, _: Admin, name: Annotated[str | None, Query(max_length=64)] = None) -> ModelVersionList:
+    return ModelVersionList(items=[ModelVersionOut.of(v) for v in await service.list_versions(session, name)])
+
+
+@router.post(
+    "/api/models/{model_name}/{version}/promote",
+    response_model=ModelVersionOut,
+    summary="Promote a version by hand (overrides the gate); the promoted one is archived",
+    responses=error_responses(401, 403, 404, 409, 503),
+)
+async def promote(model_name: str, version: int, request: Request, session: SessionDep, _: Admin) -> ModelVersionOut:
+    return ModelVersionOut.of(await service.promote_version(session, request.app.state.store, model_name, version))
+
+
+@router.post(
+    "/api/models/{model_name}/{version}/rollback",
+    response_model=ModelVersionList,
+    summary="Withdraw the promoted version; the one promoted before it returns",
+    description="Answers the versions of the model after the change.",
+    responses=error_responses(401, 403, 404, 409, 503),
+)
+async def rollback(model_name: str, version: int, request: Request, session: SessionDep, _: Admin) -> ModelVersionList:
+    await service.rollback_version(session, request.app.state.store, model_name, version)
+    return ModelVersionList(items=[ModelVersionOut.of(v) for v in await service.list_versions(session, model_name)])

@@ -1,0 +1,162 @@
+"""Training jobs (queued here, run by the worker) and people's decisions on model versions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skinguard_common.auth import Principal
+from skinguard_common.errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from skinguard_common.registry import (
+    TRAIN_TASK,
+    TRAINING_QUEUE,
+    JobState,
+    ModelStatus,
+    ModelVersion,
+    TrainingJob,
+    cancel_key,
+    promote,
+    rollback,
+    versions_index,
+    versions_index_key,
+)
+from skinguard_common.storage import ObjectStore
+
+from ..datasets.service import get_dataset
+from .schemas import TrainingJobIn
+
+logger = logging.getLogger(__name__)
+
+
+class QueueClient:
+    """Sends Celery tasks and cancel signals; both talk to Redis, off the event loop."""
+
+    def __init__(self, celery, redis) -> None:
+        self.celery = celery
+        self.redis = redis
+
+    async def enqueue(self, job_id: uuid.UUID) -> None:
+        await asyncio.to_thread(self.celery.send_task, TRAIN_TASK, args=[str(job_id)], queue=TRAINING_QUEUE)
+
+    async def request_cancel(self, job_id: uuid.UUID) -> None:
+        await asyncio.to_thread(self.redis.set, cancel_key(job_id), "1", ex=7 * 24 * 3600)
+
+
+async def create_job(
+    session: AsyncSession, queue: QueueClient, principal: Principal, dataset_id: uuid.UUID, request: TrainingJobIn
+) -> TrainingJob:
+    """Commit the job, then send the task: a rolled-back request never starts training."""
+    dataset = await get_dataset(session, dataset_id)
+    empty = [name for name, counts in dataset.leakage_report["splits"].items() if counts["images"] == 0]
+    if empty:
+        raise Invalid(
+            f"dataset {dataset.name} v{dataset.version} has no {' or '.join(empty)} images; "
+            "training needs all three splits",
+            code="unusable_dataset",
+        )
+    job = TrainingJob(
+        dataset_id=dataset_id,
+        model_name=request.model_name,
+        config=request.config.model_dump(mode="json"),
+        state=JobState.queued,
+        progress={},
+        cancel_requested=False,
+        attempts=0,
+        created_by=principal.user_id,
+    )
+    session.add(job)
+    await session.commit()
+    try:
+        await queue.enqueue(job.id)
+    except Exception as error:
+        logger.exception("could not enqueue training job", extra={"job_id": str(job.id)})
+        job.state = JobState.failed
+        job.error = f"could not enqueue: {error}"
+        job.finished_at = datetime.now(UTC)
+        await session.commit()
+        raise ServiceUnavailable("the training queue is unavailable; the job was not started") from error
+    return job
+
+
+async def get_job(session: AsyncSession, job_id: uuid.UUID, *, for_update: bool = False) -> TrainingJob:
+    query = select(TrainingJob).where(TrainingJob.id == job_id)
+    job = await session.scalar(query.with_for_update() if for_update else query)
+    if job is None:
+        raise NotFound(f"no training job with id {job_id}")
+    return job
+
+
+async def list_jobs(
+    session: AsyncSession, *, state: JobState | None, dataset_id: uuid.UUID | None, limit: int, offset: int
+) -> tuple[list[TrainingJob], int]:
+    query = select(TrainingJob)
+    if state is not None:
+        query = query.where(TrainingJob.state == state)
+    if dataset_id is not None:
+        query = query.where(TrainingJob.dataset_id == dataset_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    page = await session.scalars(query.order_by(TrainingJob.created_at.desc(), TrainingJob.id).limit(limit).offset(offset))
+    return list(page), total or 0
+
+
+async def cancel_job(session: AsyncSession, queue: QueueClient, job_id: uuid.UUID) -> TrainingJob:
+    """A queued job is cancelled at once; a running one stops at its next batch (the worker says when)."""
+    job = await get_job(session, job_id, for_update=True)
+    if job.state.finished:
+        raise Conflict(f"the job already ended ({job.state.value})", code="job_finished")
+    job.cancel_requested = True
+    if job.state is JobState.queued:
+        job.state = JobState.cancelled
+        job.finished_at = datetime.now(UTC)
+    await session.commit()
+    await queue.request_cancel(job.id)
+    return job
+
+
+async def list_versions(session: AsyncSession, model_name: str | None) -> list[ModelVersion]:
+    query = select(ModelVersion).order_by(ModelVersion.model_name, ModelVersion.version.desc())
+    if model_name is not None:
+        query = query.where(ModelVersion.model_name == model_name)
+    return list(await session.scalars(query))
+
+
+async def _versions_for_update(session: AsyncSession, model_name: str, version: int) -> tuple[ModelVersion, list[ModelVersion]]:
+    versions = list(
+        await session.scalars(select(ModelVersion).where(ModelVersion.model_name == model_name).with_for_update())
+    )
+    target = next((v for v in versions if v.version == version), None)
+    if target is None:
+        raise NotFound(f"no version {version} of model {model_name!r}")
+    return target, versions
+
+
+async def _publish_index(session: AsyncSession, store: ObjectStore, model_name: str, versions: list[ModelVersion]) -> None:
+    """Commit, then write the index model-sync follows (retried by the next change if S3 fails)."""
+    await session.commit()
+    body = json.dumps(versions_index(model_name, versions)).encode()
+    await store.put(versions_index_key(model_name), body, "application/json")
+
+
+async def promote_version(session: AsyncSession, store: ObjectStore, model_name: str, version: int) -> ModelVersion:
+    target, versions = await _versions_for_update(session, model_name, version)
+    if target.status is ModelStatus.promoted:
+        raise Conflict(f"version {version} is already promoted", code="already_promoted")
+    promote(target, versions)
+    target.gate = {**target.gate, "override": "promoted by a person"}
+    await _publish_index(session, store, model_name, versions)
+    return target
+
+
+async def rollback_version(session: AsyncSession, store: ObjectStore, model_name: str, version: int) -> ModelVersion | None:
+    target, versions = await _versions_for_update(session, model_name, version)
+    if target.status is not ModelStatus.promoted:
+        raise Conflict(f"version {version} is not the promoted version", code="not_promoted")
+    previous = rollback(target, versions)
+    await _publish_index(session, store, model_name, versions)
+    return previous

@@ -1,0 +1,183 @@
+"""A training job's life in the database, and publishing its model version.
+
+The worker uses a synchronous engine (psycopg): training is synchronous code in a child process.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from skinguard_common.registry import (
+    JobState,
+    ModelStatus,
+    ModelVersion,
+    TrainingJob,
+    decide,
+    model_prefix,
+    promote,
+    versions_index,
+    versions_index_key,
+)
+
+from .settings import WorkerSettings
+
+PROGRESS_INTERVAL_SECONDS = 1.0
+
+
+def sync_engine(database_url: str) -> Engine:
+    return create_engine(database_url.replace("+asyncpg", "+psycopg"), pool_pre_ping=True, pool_size=2)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobRecorder:
+    """Reads and writes one job's row; progress writes are throttled and double as heartbeats."""
+
+    def __init__(self, engine: Engine, job_id: uuid.UUID) -> None:
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.job_id = job_id
+        self._last_progress = 0.0
+
+    @contextmanager
+    def locked(self) -> Iterator[tuple[Session, TrainingJob | None]]:
+        with self.sessions() as session, session.begin():
+            job = session.scalar(select(TrainingJob).where(TrainingJob.id == self.job_id).with_for_update())
+            yield session, job
+
+    def start(self, max_attempts: int) -> tuple[TrainingJob | None, str | None]:
+        """Claim the job; returns it, or None with why it must not run (ended, cancelled, lost too often)."""
+        with self.locked() as (_, job):
+            if job is None:
+                return None, "unknown job"
+            if job.state.finished:
+                return None, f"already {job.state.value}"
+            if job.cancel_requested:
+                self._finish(job, JobState.cancelled, "cancelled before it started")
+                return None, "cancelled"
+            if job.state is JobState.running and job.attempts >= max_attempts:
+                self._finish(job, JobState.failed, f"the worker was lost {job.attempts} times during training")
+                return None, "lost too often"
+            job.state = JobState.running
+            job.attempts += 1
+            job.worker = socket.gethostname()
+            job.started_at = job.heartbeat_at = now()
+            job.progress = {"phase": "loading data", "attempt": job.attempts}
+            job.error = None
+            return job, None
+
+    def progress(self, update: dict[str, Any], *, force: bool = False) -> None:
+        if not force and time.monotonic() - self._last_progress < PROGRESS_INTERVAL_SECONDS:
+            return
+        self._last_progress = time.monotonic()
+        with self.locked() as (_, job):
+            if job is not None and job.state is JobState.running:
+                job.progress = {**job.progress, **update}
+                job.heartbeat_at = now()
+
+    def finish(self, state: JobState, error: str | None = None, **fields: Any) -> None:
+        with self.locked() as (_, job):
+            if job is not None and not job.state.finished:
+                self._finish(job, state, error, **fields)
+
+    @staticmethod
+    def _finish(job: TrainingJob, state: JobState, error: str | None, **fields: Any) -> None:
+        job.state = state
+        job.error = error
+        job.finished_at = now()
+        for name, value in fields.items():
+            setattr(job, name, value)
+
+
+def fail_stale_jobs(engine: Engine, stale_after_seconds: float) -> list[uuid.UUID]:
+    """Running jobs silent for longer than any re-delivery would take: their task is gone for good."""
+    cutoff = datetime.fromtimestamp(time.time() - stale_after_seconds, UTC)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    with sessions() as session, session.begin():
+        stale = list(
+            session.scalars(
+                select(TrainingJob)
+                .where(TrainingJob.state == JobState.running, TrainingJob.heartbeat_at < cutoff)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for job in stale:
+            JobRecorder._finish(job, JobState.failed, f"no heartbeat since {job.heartbeat_at.isoformat()}: worker lost")
+    return [job.id for job in stale]
+
+
+def upload_directory(s3, bucket: str, directory: Path, prefix: str) -> int:
+    count = 0
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        s3.upload_file(str(path), bucket, prefix + path.relative_to(directory).as_posix())
+        count += 1
+    return count
+
+
+def publish(
+    engine: Engine,
+    s3,
+    settings: WorkerSettings,
+    job: TrainingJob,
+    export_dir: Path,
+    evaluation: dict[str, Any],
+    sizes: dict[str, int],
+) -> ModelVersion:
+    """Upload the version, register it, apply the gate — the rows in one transaction.
+
+    Version numbers come from the registry under a per-model lock; a crash before the commit
+    leaves files that the next attempt overwrites under the same number.
+    """
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    with sessions() as session, session.begin():
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"model:{job.model_name}"))))
+        versions = list(
+            session.scalars(select(ModelVersion).where(ModelVersion.model_name == job.model_name).with_for_update())
+        )
+        number = max((v.version for v in versions), default=0) + 1
+        prefix = model_prefix(job.model_name, number)
+        upload_directory(s3, settings.s3_bucket, export_dir, prefix)
+        test_auc = evaluation.get("roc_auc")
+        promoted = next((v for v in versions if v.status is ModelStatus.promoted), None)
+        decision = decide(
+            test_auc, promoted.test_auc if promoted else None, floor=settings.gate_min_auc, margin=settings.gate_margin
+        )
+        candidate = ModelVersion(
+            model_name=job.model_name,
+            version=number,
+            status=ModelStatus.candidate,
+            job_id=job.id,
+            dataset_id=job.dataset_id,
+            artifact_url=f"s3://{settings.s3_bucket}/{prefix}",
+            metrics={**evaluation, "sizes": sizes},
+            gate=decision.as_dict(settings.gate_min_auc, settings.gate_margin, promoted.test_auc if promoted else None),
+            test_auc=test_auc,
+        )
+        session.add(candidate)
+        versions.append(candidate)
+        if decision.promote:
+            promote(candidate, versions)
+        else:
+            candidate.status = ModelStatus.rejected
+        session.flush()
+        index = versions_index(job.model_name, versions)
+    s3.put_object(
+        Bucket=settings.s3_bucket,
+        Key=versions_index_key(job.model_name),
+        Body=json.dumps(index).encode(),
+        ContentType="application/json",
+    )
+    return candidate

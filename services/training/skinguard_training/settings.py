@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from skinguard_common.settings import CommonSettings
+
+
+class WorkerSettings(CommonSettings):
+    work_dir: Path = Path("/tmp/skinguard-training")
+    image_cache_dir: Path = Path("/tmp/skinguard-training/image-cache")
+    # The quality gate: promote when test ROC AUC >= floor and not worse than the promoted model by > margin.
+    gate_min_auc: float = Field(0.75, ge=0, le=1)
+    gate_margin: float = Field(0.02, ge=0, le=1)
+    # A job whose worker died this many times is failed instead of re-run.
+    max_attempts: int = Field(2, ge=1)
+    # Seconds Redis keeps an unacknowledged task before handing it to another worker.
+    visibility_timeout_seconds: int = Field(3600, ge=5)
+    worker_concurrency: int = Field(1, ge=1)
+    # Touched while the worker process lives (liveness/readiness for make run and Kubernetes).
+    heartbeat_file: Path = Path("/tmp/skinguard-worker.alive")

@@ -1,0 +1,164 @@
+"""The training worker: a Celery app on Redis, queue ``training``, one training per child process.
+
+Delivery is at-least-once (late acknowledgement, re-queued when a worker dies); the task is
+idempotent through the job row: a finished job is not run again, a job whose worker died is
+re-run until ``max_attempts``, then failed with the reason. TensorFlow is imported only inside
+the task, in the child process, which is replaced after every task (``max_tasks_per_child=1``).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import threading
+import uuid
+from urllib.parse import urlparse
+
+from celery import Celery, signals
+from redis import Redis
+
+from skinguard_common.logging import configure_logging
+from skinguard_common.registry import TRAIN_TASK, TRAINING_QUEUE, JobState, cancel_key
+from skinguard_common.storage import s3_client
+from skinguard_common.training_config import TrainingConfig
+
+from .jobs import JobRecorder, fail_stale_jobs, publish, sync_engine
+from .settings import WorkerSettings
+
+logger = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 15
+
+
+def create_celery(settings: WorkerSettings) -> Celery:
+    app = Celery("skinguard-training", broker=settings.redis_url)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_max_tasks_per_child=1,
+        worker_concurrency=settings.worker_concurrency,
+        task_default_queue=TRAINING_QUEUE,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+
+    @app.task(name=TRAIN_TASK, bind=True)
+    def train(task, job_id: str) -> str:
+        return run_job(settings, uuid.UUID(job_id))
+
+    return app
+
+
+def _manifest_and_fetch(settings: WorkerSettings, s3, dataset_id: uuid.UUID):
+    """The frozen manifest from S3, less images erased since (their objects are gone), and a fetcher."""
+    import json
+
+    manifest = json.loads(
+        s3.get_object(Bucket=settings.s3_bucket, Key=f"datasets/{dataset_id}/manifest.json")["Body"].read()
+    )
+    existing = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.s3_bucket, Prefix="images/"):
+        existing.update(item["Key"] for item in page.get("Contents", []))
+
+    def key_of(url: str) -> str:
+        return urlparse(url).path.lstrip("/")
+
+    kept = [image for image in manifest["images"] if key_of(image["url"]) in existing]
+    kept_ids = {image["id"] for image in kept}
+    manifest["images"] = kept
+    manifest["splits"] = {name: [i for i in ids if i in kept_ids] for name, ids in manifest["splits"].items()}
+
+    def fetch(image) -> bytes:
+        return s3.get_object(Bucket=settings.s3_bucket, Key=key_of(image.url))["Body"].read()
+
+    return manifest, fetch, len(existing)
+
+
+def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
+    engine = sync_engine(settings.database_url)
+    recorder = JobRecorder(engine, job_id)
+    job, reason = recorder.start(settings.max_attempts)
+    if job is None:
+        logger.info("training job not run", extra={"job_id": str(job_id), "reason": reason})
+        engine.dispose()
+        return reason or "not run"
+
+    from .errors import TrainingCancelled
+    from .pipeline import run_training
+
+    redis = Redis.from_url(settings.redis_url)
+    s3 = s3_client(settings)
+    work_dir = settings.work_dir / str(job_id)
+    shutil.rmtree(work_dir, ignore_errors=True)  # a re-run after a lost worker starts clean
+
+    def on_progress(epoch: int, batch: int, metrics: dict) -> None:
+        recorder.progress({"phase": "training", "epoch": epoch, "batch": batch, "metrics": metrics})
+
+    def should_cancel() -> bool:
+        return bool(redis.exists(cancel_key(job_id)))
+
+    try:
+        manifest, fetch, _ = _manifest_and_fetch(settings, s3, job.dataset_id)
+        config = TrainingConfig.model_validate(job.config)
+        recorder.progress({"phase": "training", "epochs": config.epochs}, force=True)
+        result = run_training(
+            manifest, fetch, config, work_dir, on_progress, should_cancel,
+            cache_dir=settings.image_cache_dir, model_name=job.model_name,
+            dataset_id=str(job.dataset_id), dataset_version=manifest.get("dataset", {}).get("version"),
+        )
+        recorder.progress({"phase": "publishing"}, force=True)
+        sizes = {"saved_model_bytes": result.export.saved_model_bytes, "tflite_bytes": result.export.tflite_bytes}
+        version = publish(engine, s3, settings, job, result.export.directory, result.evaluation, sizes)
+        recorder.progress({"phase": "done", "gate": version.gate, "status": version.status.value}, force=True)
+        recorder.finish(JobState.succeeded, model_version=version.version)
+        return f"version {version.version} {version.status.value}"
+    except TrainingCancelled:
+        recorder.finish(JobState.cancelled, "cancelled while training")
+        return "cancelled"
+    except Exception as error:
+        logger.exception("training job failed", extra={"job_id": str(job_id)})
+        recorder.finish(JobState.failed, f"{type(error).__name__}: {error}"[:2000])
+        return "failed"
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        redis.close()
+        engine.dispose()
+
+
+def _keep_heartbeat(settings: WorkerSettings) -> None:
+    """Touch the liveness file and fail jobs whose worker vanished without the queue noticing."""
+    engine = sync_engine(settings.database_url)
+    stale_after = settings.visibility_timeout_seconds * 2
+
+    def beat() -> None:
+        while True:
+            settings.heartbeat_file.touch()
+            try:
+                for job_id in fail_stale_jobs(engine, stale_after):
+                    logger.warning("failed a training job with no heartbeat", extra={"job_id": str(job_id)})
+            except Exception:
+                logger.exception("could not check for stale training jobs")
+            threading.Event().wait(HEARTBEAT_SECONDS)
+
+    threading.Thread(target=beat, daemon=True, name="heartbeat").start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = WorkerSettings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    app = create_celery(settings)
+    signals.worker_ready.connect(lambda **_: _keep_heartbeat(settings), weak=False)
+    app.worker_main(
+        ["worker", "--queues", TRAINING_QUEUE, "--hostname", "training@%h", "--loglevel", settings.log_level,
+         "--pool", "prefork", *(argv if argv is not None else sys.argv[1:])]
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

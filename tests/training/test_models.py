@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from skinguard_common.training_config import TrainingConfig
+from skinguard_training.models import PixelNormalisation, make_model
+
+_PIXELS = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("model_type", ["CNN", "EfficientNetB0", "ResNet50", "DenseNet121", "MobileNetV3Small", "EfficientNetLite0"])
+def test_every_model_type_maps_uint8_pixels_to_two_probabilities(model_type: str) -> None:
+    model = make_model(TrainingConfig(model_type=model_type, input_size=32))
+    probabilities = keras.ops.convert_to_numpy(model(_PIXELS))
+    assert probabilities.shape == (2, 2)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert model.input_shape == (None, 32, 32, 3)
+    assert model.get_layer("normalisation") is not None
+
+
+def test_the_cnn_has_four_conv_blocks_of_growing_width() -> None:
+    base = make_model(TrainingConfig(model_type="CNN", input_size=32)).get_layer("skin_cancer_cnn")
+    convolutions = [layer for layer in base.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [layer.filters for layer in convolutions] == [32, 64, 128, 256]
+    assert sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in base.layers) == 4
+
+
+def test_a_frozen_base_trains_only_its_top_layers_and_never_batchnorm() -> None:
+    config = TrainingConfig(
+        model_type="EfficientNetLite0", weights="imagenet", input_size=32, freeze_base=True, trainable_layers=6
+    )
+    model = make_model(config)
+    base = model.get_layer("efficientnet_lite0")
+    trained_base_layers = {layer.name for layer in base.layers if layer.trainable_weights}
+    assert trained_base_layers == {"head_conv", "block15_project_conv"}  # the top 6: conv, BN, ReLU6 each twice
+    assert all(not layer.trainable_weights for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization))
+    assert {weight.path.split("/")[0] for weight in model.trainable_weights} == {*trained_base_layers, "probabilities"}
+
+
+def test_a_frozen_base_without_trainable_layers_leaves_only_the_head() -> None:
+    model = make_model(TrainingConfig(model_type="EfficientNetLite0", weights="imagenet", input_size=32, freeze_base=True))
+    assert [weight.path for weight in model.trainable_weights] == ["probabilities/kernel", "probabilities/bias"]
+
+
+@pytest.mark.parametrize(
+    ("style", "expected"),
+    [
+        ("unit", [[0.0, 127 / 255, 1.0]]),
+        ("lite", [[-127 / 128, 0.0, 128 / 128]]),
+        ("caffe", [[255 - 103.939, 127 - 116.779, 0 - 123.68]]),
+        ("torch", [[(0 - 0.485) / 0.229, (127 / 255 - 0.456) / 0.224, (1 - 0.406) / 0.225]]),
+        ("inside_base", [[0.0, 127.0, 255.0]]),
+    ],
+)
+def test_pixel_normalisation_per_base(style: str, expected: list) -> None:
+    pixel = np.array([[[[0, 127, 255]]]], dtype=np.uint8)
+    normalised = keras.ops.convert_to_numpy(PixelNormalisation(style)(pixel))
+    assert normalised.reshape(1, 3) == pytest.approx(np.array(expected), abs=1e-4)
