@@ -43,8 +43,16 @@ def test_a_short_typed_field_is_padded_with_its_last_value_and_an_empty_one_with
 @pytest.mark.parametrize(
     ("proto", "message"),
     [
-        (tensor_pb2.TensorProto(dtype=types_pb2.DT_UINT8, tensor_content=b"\x00" * 5, tensor_shape={"dim": [{"size": 4}]}), "needs 4"),
-        (tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, float_val=[1, 2, 3], tensor_shape={"dim": [{"size": 2}]}), "holds 3"),
+        (
+            tensor_pb2.TensorProto(
+                dtype=types_pb2.DT_UINT8, tensor_content=b"\x00" * 5, tensor_shape={"dim": [{"size": 4}]}
+            ),
+            "needs 4",
+        ),
+        (
+            tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, float_val=[1, 2, 3], tensor_shape={"dim": [{"size": 2}]}),
+            "holds 3",
+        ),
         (tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, tensor_shape={"unknown_rank": True}), "unknown rank"),
         (tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, tensor_shape={"dim": [{"size": -1}]}), "unknown dimension"),
         (tensor_pb2.TensorProto(dtype=types_pb2.DT_COMPLEX64), "unsupported dtype complex64"),
@@ -77,7 +85,9 @@ def test_tensorflow_reads_ours_and_we_read_tensorflows(dtype, typed_fields):
     import tensorflow as tf  # only here: the rest of the module runs without TensorFlow
     from tensorflow.core.framework import tensor_pb2 as tf_tensor_pb2
 
-    array = np.array([[b"x", b"yz"]], dtype=object) if dtype is object else (np.arange(6).reshape(2, 3) * 3).astype(dtype)
+    array = (
+        np.array([[b"x", b"yz"]], dtype=object) if dtype is object else (np.arange(6).reshape(2, 3) * 3).astype(dtype)
+    )
 
     ours = to_tensor_proto(array, typed_fields=typed_fields).SerializeToString()
     theirs = tf.make_tensor_proto(array).SerializeToString()

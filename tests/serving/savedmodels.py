@@ -51,7 +51,9 @@ def expected_probabilities(bias: float) -> np.ndarray:
 def export_classifier(path: Path, bias: float) -> None:
     """Write a SavedModel with TF Serving warmup records in ``assets.extra/``."""
     module = _Classifier(bias)
-    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve, "call_count": module.call_count})
+    tf.saved_model.save(
+        module, str(path), signatures={"serving_default": module.serve, "call_count": module.call_count}
+    )
     warmup = path / "assets.extra" / "tf_serving_warmup_requests"
     warmup.parent.mkdir()
     with tf.io.TFRecordWriter(str(warmup)) as writer:

@@ -39,7 +39,9 @@ def test_policies_and_labels_are_read():
 
     assert models == [
         ModelConfig("a", Path("/models/a")),
-        ModelConfig("b", Path("/models/b"), VersionPolicy("specific", versions=frozenset({3, 4})), {"stable": 3, "canary": 4}),
+        ModelConfig(
+            "b", Path("/models/b"), VersionPolicy("specific", versions=frozenset({3, 4})), {"stable": 3, "canary": 4}
+        ),
         ModelConfig("c", Path("/models/c"), VersionPolicy("latest", num_versions=2)),
     ]
 

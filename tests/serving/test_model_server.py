@@ -98,7 +98,11 @@ def _unknown_output() -> predict_pb2.PredictRequest:
     ("request_", "code", "details"),
     [
         (predict_request("nope"), grpc.StatusCode.NOT_FOUND, "Servable not found for request: Latest(nope)"),
-        (predict_request(version=7), grpc.StatusCode.NOT_FOUND, f"Servable not found for request: Specific({MODEL}, 7)"),
+        (
+            predict_request(version=7),
+            grpc.StatusCode.NOT_FOUND,
+            f"Servable not found for request: Specific({MODEL}, 7)",
+        ),
         (predict_request(label="beta"), grpc.StatusCode.INVALID_ARGUMENT, "Unrecognized servable version label: beta"),
         (predict_pb2.PredictRequest(), grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec"),
         (_float_images(), grpc.StatusCode.INVALID_ARGUMENT, "Expects arg[0] to be uint8 but float is provided"),
@@ -149,13 +153,19 @@ def test_bad_predict_requests_fail_as_tensorflow_serving_fails_them(model_server
     ("spec", "code", "details"),
     [
         ({"name": "nope"}, grpc.StatusCode.NOT_FOUND, "Could not find any versions of model nope"),
-        ({"name": MODEL, "version": {"value": 7}}, grpc.StatusCode.NOT_FOUND, f"Could not find version 7 of model {MODEL}"),
+        (
+            {"name": MODEL, "version": {"value": 7}},
+            grpc.StatusCode.NOT_FOUND,
+            f"Could not find version 7 of model {MODEL}",
+        ),
         ({"name": MODEL, "version_label": "beta"}, grpc.StatusCode.INVALID_ARGUMENT, "Unrecognized servable version"),
     ],
 )
 def test_status_of_unknown_models_and_versions(model_server, spec, code, details):
     with rpc_error(code, details):
-        model_server.models.GetModelStatus(get_model_status_pb2.GetModelStatusRequest(model_spec=spec), timeout=DEADLINE)
+        model_server.models.GetModelStatus(
+            get_model_status_pb2.GetModelStatusRequest(model_spec=spec), timeout=DEADLINE
+        )
 
 
 def test_metadata_needs_the_signature_def_field(model_server):
@@ -179,7 +189,9 @@ def test_concurrent_requests_share_model_calls(model_server):
     model_calls = model_server.call_count(version=1) - calls_before
     assert 1 <= model_calls < len(rows)
     for count, response in zip(rows, responses, strict=True):
-        np.testing.assert_allclose(probabilities(response), np.tile(expected_probabilities(BIASES[1]), (count, 1)), rtol=1e-6)
+        np.testing.assert_allclose(
+            probabilities(response), np.tile(expected_probabilities(BIASES[1]), (count, 1)), rtol=1e-6
+        )
 
 
 def test_requests_above_4_mib_and_max_batch_size_are_served(model_server):

@@ -16,7 +16,10 @@ from skinguard_ingestion.app import create_app as create_ingestion
 from skinguard_ingestion.settings import IngestionSettings
 from support.apps import running, settings_from
 
-TABLES = ("training_images", "api_keys", "image_annotations", "training_datasets", "dataset_images")
+TABLES = (
+    "training_images", "api_keys", "image_annotations", "training_datasets", "dataset_images",
+    "training_jobs", "model_versions",
+)
 
 
 @pytest.fixture(scope="session")

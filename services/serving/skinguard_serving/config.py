@@ -95,11 +95,12 @@ def set_version_labels(path: Path, model_name: str, base_path: Path, labels: Map
         text_format.Parse(path.read_text(), config)
     entries = config.model_config_list.config
     entry = next((entry for entry in entries if entry.name == model_name), None)
+    added = entry is None
     if entry is None:
         entry = entries.add(name=model_name, base_path=str(base_path), model_platform=TENSORFLOW_PLATFORM)
         entry.model_version_policy.all.SetInParent()
     previous = dict(entry.version_labels)
-    if previous != dict(labels):
+    if added or previous != dict(labels):
         entry.ClearField("version_labels")
         entry.version_labels.update(labels)
         _write_atomically(path, _WRITTEN_BY_SYNC + text_format.MessageToString(config))
