@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from skinguard_devstack.processes import free_port
 from skinguard_devstack.stack import Infrastructure, ensure_dev_keys, run_migrations, service_env, start_services
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "kaggle-mvb"
@@ -104,7 +105,7 @@ def main() -> int:
         services = []
         try:
             infra.start()
-            env = service_env(infra, log_json=True)
+            env = service_env(infra, log_json=True, serving_grpc_port=free_port())
             env["SKINGUARD_LOG_LEVEL"] = "WARNING"
             run_migrations(env)
             token = ensure_dev_keys(Path(tmp) / "keys.json", env)["uploader"]

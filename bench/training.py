@@ -7,7 +7,7 @@ same model (CNN, then EfficientNet-Lite0 from its ImageNet weights, all layers t
 224 px. Uses real photos from ../shared/data/kaggle-mvb when present, else generated ones.
 Prints figures, no assertions.
 
-    .venv/bin/python bench/training.py [--images 256] [--batch-size 32] [--train-steps 6]
+    .venv/bin/python bench/training.py [--images 256] [--batch-size 32] [--train-steps 10]
 """
 
 from __future__ import annotations
@@ -116,7 +116,9 @@ def our_split(images: list[tuple[Path, str]], scratch: Path) -> tuple[SplitData,
     splits = {"train": ids[1:-1], "validation": ids[:1], "test": ids[-1:]}  # only train is used
     export = DatasetExport.model_validate({"images": entries, "splits": splits})
     started = time.perf_counter()
-    loaded = load_splits(export, read_file_uri, size=SIZE, cache=PixelCache(scratch / "cache"), arrays_dir=scratch / "arrays")
+    loaded = load_splits(
+        export, read_file_uri, size=SIZE, cache=PixelCache(scratch / "cache"), arrays_dir=scratch / "arrays"
+    )
     return loaded["train"], len(images) / (time.perf_counter() - started)
 
 
@@ -155,7 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--train-steps", type=int, default=6)
+    parser.add_argument("--train-steps", type=int, default=10)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     arguments = parser.parse_args()
     rss = PeakRss()
@@ -164,11 +166,14 @@ def main() -> None:
         scratch = Path(scratch_dir)
         images = pick_images(arguments.data, arguments.images, scratch)
         source = "kaggle-mvb" if images[0][0].is_relative_to(arguments.data) else "generated"
-        print(f"{len(images)} {source} images at {SIZE} px, batch {arguments.batch_size}, {psutil.cpu_count()} CPU cores")
+        print(
+            f"{len(images)} {source} images at {SIZE} px, batch {arguments.batch_size}, {psutil.cpu_count()} CPU cores"
+        )
 
         with rss.measuring():
             train, decode_rate = our_split(images, scratch)
-        print(f"\nours, first run only: fetch + decode + cache {decode_rate:7.1f} images/s   (peak RSS {rss.peak / 2**20:.0f} MiB)")
+        peak = rss.peak / 2**20
+        print(f"\nours, first run only: fetch + decode + cache {decode_rate:7.1f} images/s   (peak RSS {peak:.0f} MiB)")
 
         ours = make_dataset(train, arguments.batch_size, shuffle=True, augmentation_strength=STRENGTH, seed=0)
         original = original_pipeline(images, arguments.batch_size)

@@ -99,10 +99,13 @@ def to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:
             )
         flat = np.frombuffer(proto.tensor_content, dtype=little_endian).astype(codec.dtype)
         return flat.reshape(shape)
-    if codec.data_type == types_pb2.DT_HALF:
-        values = np.array(proto.half_val, dtype=np.uint16).view(np.float16)
-    else:
-        values = np.array(getattr(proto, codec.typed_field), dtype=codec.dtype)
+    try:
+        if codec.data_type == types_pb2.DT_HALF:
+            values = np.array(list(proto.half_val), dtype=np.uint16).view(np.float16)
+        else:
+            values = np.array(list(getattr(proto, codec.typed_field)), dtype=codec.dtype)
+    except OverflowError as error:  # e.g. 300 in int_val of a DT_UINT8 tensor
+        raise TensorConversionError(f"a value is out of range for {data_type_name(proto.dtype)}") from error
     return _fill(values, size, codec.dtype.type(0)).reshape(shape)
 
 

@@ -41,6 +41,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     SKINGUARD_MODEL_REPOSITORY=/models \
-    SKINGUARD_MODEL_CONFIG_FILE=/models/models.config
+    SKINGUARD_MODEL_CONFIG_FILE=/models/models.config \
+    SKINGUARD_HEARTBEAT_FILE=/tmp/skinguard-model-sync.alive
 USER 10001:10001
 ENTRYPOINT ["skinguard-model-sync"]

@@ -56,8 +56,9 @@ def test_a_short_typed_field_is_padded_with_its_last_value_and_an_empty_one_with
         (tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, tensor_shape={"unknown_rank": True}), "unknown rank"),
         (tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, tensor_shape={"dim": [{"size": -1}]}), "unknown dimension"),
         (tensor_pb2.TensorProto(dtype=types_pb2.DT_COMPLEX64), "unsupported dtype complex64"),
+        (tensor_pb2.TensorProto(dtype=types_pb2.DT_UINT8, int_val=[300], tensor_shape={"dim": [{"size": 1}]}), "range"),
     ],
-    ids=["content-size", "too-many-values", "unknown-rank", "unknown-dimension", "unsupported-dtype"],
+    ids=["content-size", "too-many-values", "unknown-rank", "unknown-dimension", "unsupported-dtype", "out-of-range"],
 )
 def test_malformed_tensors_are_refused(proto, message):
     with pytest.raises(TensorConversionError, match=message):

@@ -117,7 +117,7 @@ def test_a_full_queue_refuses_more_work(scheduler_for):
         queued = pool.submit(scheduler.submit, rows(0, 2), 5)  # fills the queue
         time.sleep(0.1)
 
-        with pytest.raises(Unavailable, match="queue .* is full"):
+        with pytest.raises(Unavailable, match=r"queue .* is full"):
             scheduler.submit(rows(0, 1), timeout=5)
 
         release.set()

@@ -10,6 +10,7 @@ from skinguard_serving.config import (
     ConfigError,
     ModelConfig,
     VersionPolicy,
+    ensure_model,
     parse_model_server_config,
     read_model_config_file,
     set_version_labels,
@@ -83,13 +84,14 @@ def test_configs_tensorflow_serving_would_refuse_are_refused(text, message):
         parse_model_server_config(text)
 
 
-def test_set_version_labels_adds_a_missing_model_with_the_all_policy(tmp_path):
+@pytest.mark.parametrize("labels", [{}, {"stable": 2}])
+def test_set_version_labels_adds_a_missing_model_with_the_all_policy(tmp_path, labels):
     config = tmp_path / "models.config"
 
-    previous = set_version_labels(config, "m", tmp_path / "m", {"stable": 2})
+    previous = set_version_labels(config, "m", tmp_path / "m", labels)
 
     assert previous == {}
-    assert read_model_config_file(config) == [ModelConfig("m", tmp_path / "m", VersionPolicy("all"), {"stable": 2})]
+    assert read_model_config_file(config) == [ModelConfig("m", tmp_path / "m", VersionPolicy("all"), labels)]
 
 
 def test_set_version_labels_changes_only_the_labels_and_returns_the_old_ones(tmp_path):
@@ -114,4 +116,16 @@ def test_set_version_labels_changes_only_the_labels_and_returns_the_old_ones(tmp
     assert read_model_config_file(config) == [
         ModelConfig("other", Path("/o")),
         ModelConfig("m", Path("/m"), VersionPolicy("latest", num_versions=2), {"stable": 2}),
+    ]
+
+
+def test_ensure_model_lists_a_missing_model_and_leaves_a_listed_one_alone(tmp_path):
+    config = tmp_path / "models.config"
+    set_version_labels(config, "m", Path("/m"), {"stable": 1})
+
+    assert ensure_model(config, "m", Path("/elsewhere")) == {"stable": 1}
+    assert ensure_model(config, "n", Path("/n")) == {}
+    assert read_model_config_file(config) == [
+        ModelConfig("m", Path("/m"), VersionPolicy("all"), {"stable": 1}),
+        ModelConfig("n", Path("/n"), VersionPolicy("all")),
     ]

@@ -14,12 +14,10 @@ from skinguard_serving.metrics import ServingMetrics
 
 
 class FakeServable:
-    signature_defs: dict = {}
-
     def __init__(self, path: Path) -> None:
         if (path / "broken").exists():
             raise RuntimeError(f"cannot load {path}")
-        self.path = path
+        self.signature_defs: dict = {}
 
     def run(self, signature_name, inputs):
         return {}

@@ -6,6 +6,7 @@ import json
 import uuid
 from pathlib import Path
 
+import grpc
 import pytest
 
 import skinguard_serving.sync
@@ -106,31 +107,38 @@ def test_sync_places_promoted_versions_moves_labels_and_removes_retired_ones(set
     assert on_disk(settings, model) == ["1", "2"]
 
 
-def test_an_interrupted_download_leaves_no_version_behind(settings, model, registry, monkeypatch):
-    sync = ModelSync(settings)
+class DroppingClient:
+    """An S3 client whose connection drops on the third file download."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+        self.downloads = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+    def download_file(self, *args, **kwargs):
+        self.downloads += 1
+        if self.downloads == 3:
+            raise ConnectionError("connection dropped")
+        return self._client.download_file(*args, **kwargs)
+
+
+def test_an_interrupted_download_leaves_no_version_behind(settings, model, registry):
     registry.set_versions((1, "promoted", []))
-    calls = []
-    real_download = sync._s3.download_file
 
-    def failing_download(*args, **kwargs):
-        calls.append(args)
-        if len(calls) == 3:
-            raise ConnectionError("network gone")
-        return real_download(*args, **kwargs)
-
-    monkeypatch.setattr(sync._s3, "download_file", failing_download)
     with pytest.raises(ConnectionError):
-        sync.sync_model(model)
+        ModelSync(settings, client=DroppingClient(s3_client(settings))).sync_model(model)
     assert on_disk(settings, model) == []
 
-    monkeypatch.setattr(sync._s3, "download_file", real_download)
-    sync.sync_model(model)
+    ModelSync(settings).sync_model(model)
     assert on_disk(settings, model) == ["1"]
 
 
-def test_labels_move_only_once_the_server_has_the_version(settings, model, registry, start_server, monkeypatch):
-    set_version_labels(settings.model_config_file, model, settings.model_repository / model, {})
-    running = start_server(settings.model_repository, model_config_file=settings.model_config_file)
+def test_a_server_started_before_the_first_sync_gets_the_model_then_its_labels(
+    settings, model, registry, start_server, monkeypatch
+):
+    running = start_server(settings.model_repository, model_config_file=settings.model_config_file)  # no file yet
     sync = ModelSync(settings.model_copy(update={"sync_serving_address": f"127.0.0.1:{running.server.grpc_port}"}))
     registry.set_versions((1, "promoted", []), (2, "candidate", ["canary"]))
     states_when_labelled = []
@@ -145,9 +153,11 @@ def test_labels_move_only_once_the_server_has_the_version(settings, model, regis
     assert states_when_labelled == [{1: State.AVAILABLE, 2: State.AVAILABLE}]
     assert labels(settings) == {"stable": 1, "canary": 2}
 
-    def canary_version() -> int:
-        return running.prediction.Predict(
-            predict_request(model, label="canary"), timeout=DEADLINE
-        ).model_spec.version.value
+    def canary_version() -> int | None:
+        try:
+            response = running.prediction.Predict(predict_request(model, label="canary"), timeout=DEADLINE)
+        except grpc.RpcError:  # the server has not re-read the config yet
+            return None
+        return response.model_spec.version.value
 
     wait_until(lambda: canary_version() == 2)

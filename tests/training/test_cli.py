@@ -18,7 +18,9 @@ def _label_folders(root: Path, per_label: int = 12) -> Path:
     for label in ("benign", "malignant"):
         (root / label).mkdir(parents=True)
         for index in range(per_label):
-            Image.fromarray(lesion_pixels(label, seed=index + 1000 * (label == "malignant"))).save(root / label / f"{index}.jpg")
+            Image.fromarray(lesion_pixels(label, seed=index + 1000 * (label == "malignant"))).save(
+                root / label / f"{index}.jpg"
+            )
     return root
 
 
@@ -63,7 +65,9 @@ def test_metadata_json_with_splits_and_groups(tmp_path: Path) -> None:
         label = ("benign", "malignant")[index % 2]
         Image.fromarray(lesion_pixels(label, index)).save(tmp_path / "images" / f"{index}.png")
         split = ("train", "train", "validation", "validation", "test", "test")[index]
-        records.append({"image_path": f"images/{index}.png", "label": label, "split": split, "group": f"lesion-{index}"})
+        records.append(
+            {"image_path": f"images/{index}.png", "label": label, "split": split, "group": f"lesion-{index}"}
+        )
     (tmp_path / "metadata.json").write_text(json.dumps({"images": records}))
 
     export = read_local_dataset(tmp_path, validation_fraction=0.15, test_fraction=0.15, seed=0)
@@ -90,11 +94,17 @@ def test_a_folder_without_either_layout_is_refused(tmp_path: Path) -> None:
 def test_near_duplicates_and_groups_stay_in_one_split(tmp_path: Path) -> None:
     dataset = _label_folders(tmp_path, per_label=20)
     original = np.asarray(Image.open(dataset / "benign" / "0.jpg"))
-    twins = {"twin-flipped.jpg": original[:, ::-1], "twin-rotated.jpg": np.rot90(original), "twin-dimmer.jpg": original * 0.8}
+    twins = {
+        "twin-flipped.jpg": original[:, ::-1],
+        "twin-rotated.jpg": np.rot90(original),
+        "twin-dimmer.jpg": original * 0.8,
+    }
     for name, pixels in twins.items():
         Image.fromarray(pixels.astype(np.uint8)).save(dataset / "benign" / name)
 
     for seed in range(5):
         export = read_local_dataset(dataset, validation_fraction=0.2, test_fraction=0.2, seed=seed)
-        split_of = {image_id: name for name in ("train", "validation", "test") for image_id in getattr(export.splits, name)}
+        split_of = {
+            image_id: name for name in ("train", "validation", "test") for image_id in getattr(export.splits, name)
+        }
         assert len({split_of[f"benign/{name}"] for name in ["0.jpg", *twins]}) == 1

@@ -67,7 +67,7 @@ def test_an_image_that_cannot_be_fetched_is_named(tiny_dataset: Dataset, tmp_pat
 def test_a_corrupt_image_is_named(tiny_dataset: Dataset, tmp_path: Path) -> None:
     _, blobs = tiny_dataset
     broken = {**blobs, "image-05": b"\x89PNG\r\n\x1a\n broken"}
-    with pytest.raises(DatasetError, match="image image-05 .*could not be read"):
+    with pytest.raises(DatasetError, match=r"image image-05 .*could not be read"):
         _load(tiny_dataset, tmp_path, fetch=fetch_from(broken))
 
 

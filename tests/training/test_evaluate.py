@@ -46,7 +46,9 @@ def test_one_class_only_has_no_auc_and_no_division_by_zero() -> None:
 
 
 def test_roc_curve_runs_from_the_origin_to_the_corner() -> None:
-    false_positive_rate, true_positive_rate, thresholds = roc_curve(np.array([1, 0, 1, 0]), np.array([0.9, 0.8, 0.4, 0.1]))
+    false_positive_rate, true_positive_rate, thresholds = roc_curve(
+        np.array([1, 0, 1, 0]), np.array([0.9, 0.8, 0.4, 0.1])
+    )
     assert false_positive_rate.tolist() == [0.0, 0.0, 0.5, 0.5, 1.0]
     assert true_positive_rate.tolist() == [0.0, 0.5, 0.5, 1.0, 1.0]
     assert thresholds[0] == np.inf and thresholds[1:].tolist() == [0.9, 0.8, 0.4, 0.1]

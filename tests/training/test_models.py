@@ -10,7 +10,9 @@ from skinguard_training.models import PixelNormalisation, make_model
 _PIXELS = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("model_type", ["CNN", "EfficientNetB0", "ResNet50", "DenseNet121", "MobileNetV3Small", "EfficientNetLite0"])
+@pytest.mark.parametrize(
+    "model_type", ["CNN", "EfficientNetB0", "ResNet50", "DenseNet121", "MobileNetV3Small", "EfficientNetLite0"]
+)
 def test_every_model_type_maps_uint8_pixels_to_two_probabilities(model_type: str) -> None:
     model = make_model(TrainingConfig(model_type=model_type, input_size=32))
     probabilities = keras.ops.convert_to_numpy(model(_PIXELS))
@@ -35,12 +37,16 @@ def test_a_frozen_base_trains_only_its_top_layers_and_never_batchnorm() -> None:
     base = model.get_layer("efficientnet_lite0")
     trained_base_layers = {layer.name for layer in base.layers if layer.trainable_weights}
     assert trained_base_layers == {"head_conv", "block15_project_conv"}  # the top 6: conv, BN, ReLU6 each twice
-    assert all(not layer.trainable_weights for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization))
+    assert all(
+        not layer.trainable_weights for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization)
+    )
     assert {weight.path.split("/")[0] for weight in model.trainable_weights} == {*trained_base_layers, "probabilities"}
 
 
 def test_a_frozen_base_without_trainable_layers_leaves_only_the_head() -> None:
-    model = make_model(TrainingConfig(model_type="EfficientNetLite0", weights="imagenet", input_size=32, freeze_base=True))
+    model = make_model(
+        TrainingConfig(model_type="EfficientNetLite0", weights="imagenet", input_size=32, freeze_base=True)
+    )
     assert [weight.path for weight in model.trainable_weights] == ["probabilities/kernel", "probabilities/bias"]
 
 

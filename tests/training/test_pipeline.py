@@ -83,7 +83,10 @@ def test_metadata_describes_the_model_its_data_and_metrics(trained_run: Run) -> 
     assert metadata["dataset"] == {"id": "dataset-1", "version": 3, "images": {"train": 16, "validation": 4, "test": 4}}
     assert metadata["config"]["model_type"] == "CNN" and metadata["config"]["input_size"] == 32
     assert metadata["metrics"]["roc_auc"] == result.evaluation["roc_auc"]
-    assert metadata["sizes"] == {"saved_model_bytes": result.export.saved_model_bytes, "tflite_bytes": result.export.tflite_bytes}
+    assert metadata["sizes"] == {
+        "saved_model_bytes": result.export.saved_model_bytes,
+        "tflite_bytes": result.export.tflite_bytes,
+    }
     assert metadata["code_version"]
 
 

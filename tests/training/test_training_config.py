@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from pydantic import ValidationError
 
@@ -8,7 +11,12 @@ from skinguard_common.training_config import TrainingConfig
 
 def test_defaults_are_valid_and_json_round_trips() -> None:
     config = TrainingConfig()
-    assert (config.model_type, config.weights, config.input_size, config.decision_threshold) == ("CNN", "none", 224, 0.5)
+    assert (config.model_type, config.weights, config.input_size, config.decision_threshold) == (
+        "CNN",
+        "none",
+        224,
+        0.5,
+    )
     assert TrainingConfig.model_validate_json(config.model_dump_json()) == config
 
 
@@ -65,7 +73,10 @@ def test_invalid_fields_are_named_with_a_reason(fields: dict, location: str, mes
     [
         ({"model_type": "CNN", "weights": "imagenet"}, "CNN has no ImageNet weights"),
         ({"model_type": "ResNet50", "freeze_base": True}, "freeze_base needs pretrained weights"),
-        ({"model_type": "EfficientNetLite0", "weights": "imagenet", "trainable_layers": 5}, "only applies with freeze_base"),
+        (
+            {"model_type": "EfficientNetLite0", "weights": "imagenet", "trainable_layers": 5},
+            "only applies with freeze_base",
+        ),
         ({"early_stopping_patience": 5, "reduce_lr_patience": 5}, "must be smaller than early_stopping_patience"),
     ],
 )
@@ -77,3 +88,10 @@ def test_inconsistent_combinations_are_refused(fields: dict, message: str) -> No
 def test_configs_are_immutable() -> None:
     with pytest.raises(ValidationError, match="frozen"):
         TrainingConfig().epochs = 3  # type: ignore[misc]
+
+
+def test_services_can_validate_configs_and_preprocess_without_tensorflow() -> None:
+    imports = "import skinguard_common.training_config, skinguard_common.imaging"
+    check = f"import sys; {imports}; print('tensorflow' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "False"

@@ -44,14 +44,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         print(f"starting PostgreSQL, Redis and S3 in {infra.data_dir} ...", flush=True)
         infra.start()
-        env = service_env(infra, log_json=args.json_logs)
+        env = service_env(infra, log_json=args.json_logs, serving_grpc_port=args.serving_grpc_port)
         print("applying migrations ...", flush=True)
         run_migrations(env)
         keys = ensure_dev_keys(infra.data_dir / "dev-keys.json", env)
         ports = {spec.name: _port(spec.port_variable, spec.default_port) for spec in SERVICES if spec.http}
         print("starting services ...", flush=True)
         services = start_services(env, infra.data_dir / "logs", ports)
-        _print_summary(infra, services, keys)
+        _print_summary(infra, services, keys, env["SKINGUARD_SERVING_TARGET"])
         while not stop.wait(1.0):
             for service in services:
                 if not service.process.running:
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print("stopped.", flush=True)
 
 
-def _print_summary(infra: Infrastructure, services, keys: dict[str, str]) -> None:
+def _print_summary(infra: Infrastructure, services, keys: dict[str, str], serving_target: str) -> None:
     print("\nSkinGuard is running.\n")
     for service in services:
         if not service.spec.http:
@@ -76,6 +76,7 @@ def _print_summary(infra: Infrastructure, services, keys: dict[str, str]) -> Non
     print(f"  postgres    {infra.postgres.url}")
     print(f"  redis       {infra.redis.url}")
     print(f"  s3          {infra.s3.url}   (bucket skinguard)")
+    print(f"  serving     grpc://{serving_target}   (TensorFlow Serving API, model skinguard)")
     print(f"\nDev API keys (also in {infra.data_dir / 'dev-keys.json'}):")
     for role, token in keys.items():
         print(f"  {role:<10} {token}")
@@ -99,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--postgres-port", type=int, default=_port("SKINGUARD_DEV_POSTGRES_PORT", 55432))
     run_parser.add_argument("--redis-port", type=int, default=_port("SKINGUARD_DEV_REDIS_PORT", 56379))
     run_parser.add_argument("--s3-port", type=int, default=_port("SKINGUARD_DEV_S3_PORT", 58333))
+    run_parser.add_argument(
+        "--serving-grpc-port", type=int, default=_port("SKINGUARD_SERVING_GRPC_PORT", 8500), help="model server gRPC"
+    )
     run_parser.add_argument("--json-logs", action="store_true", help="services log JSON lines")
     args = parser.parse_args(argv)
     return run(args)

@@ -54,7 +54,20 @@ SERVICES: tuple[ServiceSpec, ...] = (
         migrate=("skinguard-annotation", "migrate"),  # after ingestion: it references training_images
     ),
     ServiceSpec("training-worker", ("skinguard-worker",)),
+    # The local stand-in for TensorFlow Serving (same gRPC API); HTTP here is its metrics port.
+    ServiceSpec("model-server", ("skinguard-model-server",), "SKINGUARD_SERVING_METRICS_PORT", 8501, health_path="/metrics"),
+    ServiceSpec("model-sync", ("skinguard-model-sync",)),
+    ServiceSpec(
+        "gateway",
+        ("skinguard-gateway", "serve"),
+        "SKINGUARD_GATEWAY_PORT",
+        8000,
+        migrate=("skinguard-gateway", "migrate"),
+        health_path="/healthz",
+    ),
 )
+
+MODEL_NAME = "skinguard"
 
 
 def _load_or_create_secrets(path: Path) -> dict[str, str]:
@@ -200,12 +213,25 @@ class ServiceProcess:
         self.process.stop()
 
 
-def service_env(infra: Infrastructure, log_json: bool) -> dict[str, str]:
+def service_env(infra: Infrastructure, log_json: bool, serving_grpc_port: int) -> dict[str, str]:
+    models = infra.data_dir / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    serving = f"127.0.0.1:{serving_grpc_port}"
     return {
         **os.environ,
         **infra.env(),
         "SKINGUARD_ENV": os.environ.get("SKINGUARD_ENV", "dev"),
         "SKINGUARD_LOG_JSON": str(log_json).lower(),
+        # Serving: model-sync fills the repository from S3; the model server and gateway follow.
+        "SKINGUARD_MODEL_NAME": MODEL_NAME,
+        "SKINGUARD_MODEL_REPOSITORY": str(models),
+        "SKINGUARD_MODEL_CONFIG_FILE": str(models / "models.config"),
+        "SKINGUARD_MODEL_CONFIG_FILE_POLL_WAIT_SECONDS": "2",
+        "SKINGUARD_SYNC_INTERVAL_SECONDS": "5",
+        "SKINGUARD_SERVING_HOST": "127.0.0.1",
+        "SKINGUARD_SERVING_GRPC_PORT": str(serving_grpc_port),
+        "SKINGUARD_SYNC_SERVING_ADDRESS": serving,
+        "SKINGUARD_SERVING_TARGET": serving,
     }
 
 

@@ -84,12 +84,21 @@ def read_model_config_file(path: Path) -> list[ModelConfig]:
     return parse_model_server_config(text)
 
 
+def ensure_model(path: Path, model_name: str, base_path: Path) -> dict[str, int]:
+    """List ``model_name`` in the config file if it is not (see ``set_version_labels``); its labels."""
+    return _update_model(path, model_name, base_path, labels=None)
+
+
 def set_version_labels(path: Path, model_name: str, base_path: Path, labels: Mapping[str, int]) -> dict[str, int]:
     """Make ``labels`` the version labels of ``model_name`` in the config file; return the old ones.
 
     A model missing from the file (or a missing file) is added with the ``all`` version policy:
     model-sync decides which versions are on disk, so the server loads each of them.
     """
+    return _update_model(path, model_name, base_path, labels)
+
+
+def _update_model(path: Path, model_name: str, base_path: Path, labels: Mapping[str, int] | None) -> dict[str, int]:
     config = model_server_config_pb2.ModelServerConfig()
     if path.exists():
         text_format.Parse(path.read_text(), config)
@@ -100,9 +109,10 @@ def set_version_labels(path: Path, model_name: str, base_path: Path, labels: Map
         entry = entries.add(name=model_name, base_path=str(base_path), model_platform=TENSORFLOW_PLATFORM)
         entry.model_version_policy.all.SetInParent()
     previous = dict(entry.version_labels)
-    if added or previous != dict(labels):
+    if labels is not None and previous != dict(labels):
         entry.ClearField("version_labels")
         entry.version_labels.update(labels)
+    if added or dict(entry.version_labels) != previous:
         _write_atomically(path, _WRITTEN_BY_SYNC + text_format.MessageToString(config))
     return previous
 

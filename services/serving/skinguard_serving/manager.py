@@ -110,9 +110,9 @@ class ModelManager:
             return name in self._configs
 
     def ready(self) -> bool:
-        """Every configured model has an AVAILABLE version."""
+        """Models are configured, and each has an AVAILABLE version."""
         with self._lock:
-            return all(self._available(name) for name in self._configs)
+            return bool(self._configs) and all(self._available(name) for name in self._configs)
 
     def close(self) -> None:
         """Unload every version (finishing queued requests)."""

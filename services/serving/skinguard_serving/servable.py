@@ -27,6 +27,8 @@ class Servable(Protocol):
 
 
 class LoadedVersion:
+    """A servable in service; with batching on, each signature's requests go through a scheduler."""
+
     def __init__(
         self,
         model: str,
@@ -41,25 +43,32 @@ class LoadedVersion:
         self._batching = batching
         self._on_batch = on_batch
         self._schedulers: dict[str, BatchScheduler] = {}
+        self._closed = False
         self._lock = threading.Lock()
 
     def run(
         self, signature_name: str, inputs: Mapping[str, np.ndarray], timeout: float | None
     ) -> dict[str, np.ndarray]:
-        if self._batching is None:
+        scheduler = self._scheduler(signature_name)
+        if scheduler is None:
             return self.servable.run(signature_name, inputs)
-        return self._scheduler(signature_name).submit(inputs, timeout)
+        return scheduler.submit(inputs, timeout)
 
     def close(self) -> None:
         """Finish the queued requests and stop the batch threads."""
         with self._lock:
+            self._closed = True
             schedulers, self._schedulers = list(self._schedulers.values()), {}
         for scheduler in schedulers:
             scheduler.close()
 
-    def _scheduler(self, signature_name: str) -> BatchScheduler:
-        assert self._batching is not None
+    def _scheduler(self, signature_name: str) -> BatchScheduler | None:
+        """The signature's scheduler; none with batching off or once closed (late requests run alone)."""
+        if self._batching is None:
+            return None
         with self._lock:
+            if self._closed:
+                return None
             scheduler = self._schedulers.get(signature_name)
             if scheduler is None:
                 scheduler = self._schedulers[signature_name] = BatchScheduler(

@@ -59,7 +59,7 @@ class ModelServer:
         self._metrics_http = None
 
     def start(self) -> None:
-        self.manager.configure(self._read_models())
+        self.manager.configure(self._initial_models())
         self.manager.reconcile()
         address = f"{self.settings.serving_host}:{self.settings.serving_grpc_port}"
         self.grpc_port = self._grpc.add_insecure_port(address)
@@ -86,10 +86,17 @@ class ModelServer:
             self._metrics_http.server_close()
         log.info("model server stopped")
 
+    def _initial_models(self) -> list[ModelConfig]:
+        config_file = self.settings.model_config_file
+        if config_file is not None and not config_file.exists():  # model-sync creates it
+            log.warning("models config %s does not exist yet; no models until it does", config_file)
+            return []
+        return self._read_models()
+
     def _read_models(self) -> list[ModelConfig]:
-        if self.settings.model_config_file is not None:
-            return read_model_config_file(self.settings.model_config_file)
-        return [ModelConfig(self.settings.model_name, self.settings.single_model_base_path)]
+        if self.settings.model_config_file is None:
+            return [ModelConfig(self.settings.model_name, self.settings.single_model_base_path)]
+        return read_model_config_file(self.settings.model_config_file)
 
     def _poll(self) -> None:
         config_poll = self.settings.model_config_file_poll_wait_seconds
@@ -99,8 +106,8 @@ class ModelServer:
                 next_config_read = time.monotonic() + config_poll
                 try:
                     self.manager.configure(self._read_models())
-                except ConfigError:
-                    log.exception("models config not reloaded; the previous one stays in effect")
+                except ConfigError as error:
+                    log.error("models config not reloaded, the previous one stays in effect: %s", error)
             try:
                 self.manager.reconcile()
             except Exception:  # a broken poll must not end polling; the next one retries

@@ -43,6 +43,8 @@ class ServingSettings(CommonSettings):
     # The server to wait on until new versions are AVAILABLE before labels move to them.
     sync_serving_address: str | None = None
     sync_available_timeout_seconds: float = Field(300.0, gt=0)
+    # Touched after every sync cycle (liveness for make run and Kubernetes); unset: none.
+    heartbeat_file: Path | None = None
 
     @property
     def single_model_base_path(self) -> Path:

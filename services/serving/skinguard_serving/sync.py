@@ -19,12 +19,13 @@ from pathlib import Path, PurePosixPath
 
 import boto3
 import grpc
+from botocore.client import BaseClient
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from skinguard_protos.tensorflow_serving.apis import get_model_status_pb2, model_service_pb2_grpc
 
-from .config import set_version_labels
+from .config import ensure_model, set_version_labels
 from .repository import version_directories
 from .settings import ServingSettings
 from .sync_plan import VersionsManifest, plan_sync
@@ -50,7 +51,7 @@ class SyncResult:
     labels: dict[str, int]
 
 
-def s3_client(settings: ServingSettings):
+def s3_client(settings: ServingSettings) -> BaseClient:
     return boto3.client(
         "s3",
         endpoint_url=settings.s3_endpoint_url,
@@ -68,7 +69,7 @@ def s3_client(settings: ServingSettings):
 
 
 class ModelSync:
-    def __init__(self, settings: ServingSettings, client=None) -> None:
+    def __init__(self, settings: ServingSettings, client: BaseClient | None = None) -> None:
         self.settings = settings
         self._s3 = client or s3_client(settings)
         self._bucket = settings.s3_bucket
@@ -79,7 +80,7 @@ class ModelSync:
         for model in self.settings.models_to_sync:
             try:
                 results.append(self.sync_model(model))
-            except SyncError as error:
+            except (SyncError, BotoCoreError, ClientError, OSError) as error:
                 log.error("model %s not synced: %s", model, error)
         return results
 
@@ -91,11 +92,12 @@ class ModelSync:
         _remove_leftovers(base_path)
         on_disk = set(version_directories(base_path))
         downloaded = [version for version in sorted(plan.keep - on_disk) if self._download(model, version, base_path)]
+        config_file = self.settings.model_config_file
+        previous_labels = ensure_model(config_file, model, base_path) if config_file else {}
         if self.settings.sync_serving_address and plan.labels:
             self._wait_until_available(model, set(plan.labels.values()))
-        previous_labels: dict[str, int] = {}
-        if self.settings.model_config_file is not None:
-            previous_labels = set_version_labels(self.settings.model_config_file, model, base_path, plan.labels)
+        if config_file is not None:
+            set_version_labels(config_file, model, base_path, plan.labels)
         removed: list[int] = []
         if plan.keep:  # an empty plan looks like a registry mistake: keep what is served
             protected = plan.keep | set(previous_labels.values())

@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             sync.sync_all()
         except Exception:  # S3 or disk trouble: report it and try again next cycle
             log.exception("sync cycle failed")
+        if settings.heartbeat_file:
+            settings.heartbeat_file.touch()
         stop_requested.wait(settings.sync_interval_seconds)
     return 0
 

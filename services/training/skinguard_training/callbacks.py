@@ -76,7 +76,9 @@ class TensorBoardScalars(keras.callbacks.Callback):
 
     def __init__(self, log_dir: Path) -> None:
         super().__init__()
-        self._writers = {split: tf.summary.create_file_writer(str(log_dir / split)) for split in ("train", "validation")}
+        self._writers = {
+            split: tf.summary.create_file_writer(str(log_dir / split)) for split in ("train", "validation")
+        }
         self._metadata = summary_pb2.SummaryMetadata(
             plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
         )

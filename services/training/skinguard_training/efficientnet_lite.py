@@ -127,8 +127,12 @@ def load_imagenet_weights(model: keras.Model, path: Path | None = None) -> None:
         layer.set_weights(values)
 
 
-def _conv_bn_relu6(x: keras.KerasTensor, filters: int, kernel_size: int, *, strides: int, name: str) -> keras.KerasTensor:
-    x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
+def _conv_bn_relu6(
+    x: keras.KerasTensor, filters: int, kernel_size: int, *, strides: int, name: str
+) -> keras.KerasTensor:
+    x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(
+        x
+    )
     x = keras.layers.BatchNormalization(epsilon=_BATCH_NORM_EPSILON, name=f"{name}_bn")(x)
     return keras.layers.ReLU(6.0, name=f"{name}_relu6")(x)
 

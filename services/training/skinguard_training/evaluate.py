@@ -66,7 +66,7 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray, thresh
     single_class = len(np.unique(labels)) < len(CLASS_NAMES)
     return {
         "threshold": threshold,
-        "samples": int(len(labels)),
+        "samples": len(labels),
         "accuracy": report["accuracy"],
         "precision": _ratio(true_positive, true_positive + false_positive),
         "recall": _ratio(true_positive, true_positive + false_negative),
@@ -117,7 +117,10 @@ def _classification_report(matrix: np.ndarray) -> dict[str, Any]:
             "support": int(support.sum()),
         },
         "weighted avg": {
-            **{key: float(sum(w * rows[name][key] for w, name in zip(weights, CLASS_NAMES, strict=True))) for key in keys},
+            **{
+                key: float(sum(w * rows[name][key] for w, name in zip(weights, CLASS_NAMES, strict=True)))
+                for key in keys
+            },
             "support": int(support.sum()),
         },
     }

@@ -56,15 +56,18 @@ def export_model(model: keras.Model, directory: Path, *, model_name: str) -> Exp
     if directory.exists() and any(directory.iterdir()):
         raise FileExistsError(f"{directory} is not empty")
     size = model.input_shape[1]
-    archive = keras.export.ExportArchive()
-    archive.track(model)
+    # A tf.Module holding the model's tf.Variables once. keras.export.ExportArchive (Keras 3.15)
+    # stores each variable twice, and tracking the Keras model itself breaks the TFLite conversion.
+    serving = tf.Module()
+    serving.weights = [variable.value for variable in model.weights]
+    signatures = {}
     for name, dtype in ((DEFAULT_SIGNATURE, tf.uint8), (FLOAT_SIGNATURE, tf.float32)):
-        archive.add_endpoint(
-            name,
+        serve = tf.function(
             lambda image: {OUTPUT_NAME: model(tf.cast(image, tf.float32), training=False)},
             input_signature=[tf.TensorSpec((None, size, size, 3), dtype, name=INPUT_NAME)],
         )
-    archive.write_out(str(directory), verbose=False)
+        signatures[name] = serve.get_concrete_function()
+    tf.saved_model.save(serving, str(directory), signatures=signatures)
     saved_model_bytes = _tree_bytes(directory)
 
     grey = np.full((1, size, size, 3), _WARMUP_GREY, dtype=np.uint8)

@@ -50,7 +50,9 @@ class _MetadataFile(BaseModel):
 _RECORDS = TypeAdapter(list[MetadataRecord] | _MetadataFile)
 
 
-def read_local_dataset(directory: Path, *, validation_fraction: float, test_fraction: float, seed: int) -> DatasetExport:
+def read_local_dataset(
+    directory: Path, *, validation_fraction: float, test_fraction: float, seed: int
+) -> DatasetExport:
     """A dataset export with ``file://`` URLs (read them with ``read_file_uri``).
 
     Raises ``DatasetError`` when the folder has neither layout, names a missing file, gives
@@ -78,7 +80,9 @@ def read_local_dataset(directory: Path, *, validation_fraction: float, test_frac
         )
         for record in records
     ]
-    by_split = {name: [image.id for image, split in zip(images, splits, strict=True) if split == name] for name in SPLIT_NAMES}
+    by_split = {
+        name: [image.id for image, split in zip(images, splits, strict=True) if split == name] for name in SPLIT_NAMES
+    }
     try:
         return DatasetExport.model_validate({"images": images, "splits": by_split})
     except ValidationError as error:
@@ -101,12 +105,13 @@ def _metadata_records(directory: Path) -> list[MetadataRecord]:
         raise DatasetError(f"{directory / METADATA_FILE} does not have the expected layout: {error}") from error
     records = parsed.images if isinstance(parsed, _MetadataFile) else parsed
     return [
-        record.model_copy(update={"image_path": str((directory / record.image_path).resolve())})
-        for record in records
+        record.model_copy(update={"image_path": str((directory / record.image_path).resolve())}) for record in records
     ]
 
 
-def _split(records: list[MetadataRecord], validation_fraction: float, test_fraction: float, seed: int) -> list[SplitName]:
+def _split(
+    records: list[MetadataRecord], validation_fraction: float, test_fraction: float, seed: int
+) -> list[SplitName]:
     hashes = [perceptual_hash(to_model_input(Path(record.image_path).read_bytes(), _HASHED_SIZE)) for record in records]
     groups = near_duplicate_groups(hashes, [record.group for record in records])
     fractions: dict[SplitName, float] = {

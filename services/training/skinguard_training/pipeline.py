@@ -89,7 +89,9 @@ def run_training(
         callbacks.append(ProgressReporter(on_progress, config.log_every_n_batches))
     trained = train(
         config,
-        make_dataset(splits["train"], config.batch_size, shuffle=True, augmentation_strength=strength, seed=config.seed),
+        make_dataset(
+            splits["train"], config.batch_size, shuffle=True, augmentation_strength=strength, seed=config.seed
+        ),
         make_dataset(splits["validation"], config.batch_size),
         work_dir=work_dir,
         callbacks=callbacks,

@@ -27,7 +27,9 @@ def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: 
     figure.savefig(path, dpi=_DPI, bbox_inches="tight")
 
 
-def plot_roc_curve(false_positive_rate: np.ndarray, true_positive_rate: np.ndarray, auc: float | None, path: Path) -> None:
+def plot_roc_curve(
+    false_positive_rate: np.ndarray, true_positive_rate: np.ndarray, auc: float | None, path: Path
+) -> None:
     figure = Figure(figsize=(4.5, 4.5))
     axes = figure.add_subplot()
     label = "ROC" if auc is None else f"ROC (AUC {auc:.3f})"

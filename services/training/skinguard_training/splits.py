@@ -50,9 +50,7 @@ def grouped_stratified_split(
     assignment: list[SplitName] = ["train"] * len(labels)
     for label in sorted(set(labels)):
         stratum = [
-            indices
-            for indices in members.values()
-            if Counter(labels[i] for i in indices).most_common(1)[0][0] == label
+            indices for indices in members.values() if Counter(labels[i] for i in indices).most_common(1)[0][0] == label
         ]
         order = rng.permutation(len(stratum))
         stratum = sorted((stratum[i] for i in order), key=len, reverse=True)

@@ -106,9 +106,16 @@ def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
         config = TrainingConfig.model_validate(job.config)
         recorder.progress({"phase": "training", "epochs": config.epochs}, force=True)
         result = run_training(
-            manifest, fetch, config, work_dir, on_progress, should_cancel,
-            cache_dir=settings.image_cache_dir, model_name=job.model_name,
-            dataset_id=str(job.dataset_id), dataset_version=manifest.get("dataset", {}).get("version"),
+            manifest,
+            fetch,
+            config,
+            work_dir,
+            on_progress,
+            should_cancel,
+            cache_dir=settings.image_cache_dir,
+            model_name=job.model_name,
+            dataset_id=str(job.dataset_id),
+            dataset_version=manifest.get("dataset", {}).get("version"),
         )
         recorder.progress({"phase": "publishing"}, force=True)
         sizes = {"saved_model_bytes": result.export.saved_model_bytes, "tflite_bytes": result.export.tflite_bytes}
@@ -154,8 +161,18 @@ def main(argv: list[str] | None = None) -> int:
     app = create_celery(settings)
     signals.worker_ready.connect(lambda **_: _keep_heartbeat(settings), weak=False)
     app.worker_main(
-        ["worker", "--queues", TRAINING_QUEUE, "--hostname", "training@%h", "--loglevel", settings.log_level,
-         "--pool", "prefork", *(argv if argv is not None else sys.argv[1:])]
+        [
+            "worker",
+            "--queues",
+            TRAINING_QUEUE,
+            "--hostname",
+            "training@%h",
+            "--loglevel",
+            settings.log_level,
+            "--pool",
+            "prefork",
+            *(argv if argv is not None else sys.argv[1:]),
+        ]
     )
     return 0
 

@@ -1,0 +1,190 @@
+"""docker-compose.yml: valid for Docker Compose itself, secrets fail fast, startup order, limits."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .tools import DEPLOY, REPO, clean_env, compose_binary, run
+
+COMPOSE_FILE = REPO / "docker-compose.yml"
+ENV_EXAMPLE = REPO / ".env.example"
+# One-off steps: they run to completion and are never restarted.
+ONE_OFF = {"minio-setup", "migrate-ingestion", "migrate-annotation", "models-init"}
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+def compose(*args: str, env_file: Path = ENV_EXAMPLE):
+    command = [compose_binary(), "--file", COMPOSE_FILE, "--project-directory", REPO, "--env-file", env_file, *args]
+    return run(command, env=clean_env())
+
+
+@pytest.fixture(scope="module")
+def config() -> dict:
+    """``docker compose config`` with every profile, fed only by .env.example."""
+    result = compose("--profile", "prometheus", "config", "--format", "json")
+    assert result.returncode == 0, f"docker compose config failed:\n{result.stderr}"
+    return json.loads(result.stdout)
+
+
+def required_variables() -> list[str]:
+    return sorted(set(re.findall(r"\$\{(\w+):\?", COMPOSE_FILE.read_text())))
+
+
+def env_example() -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if re.match(r"^\w+=", line))
+    return dict(pairs)
+
+
+def test_config_is_valid_with_env_example(config: dict) -> None:
+    expected = {
+        "postgres", "redis", "minio", "minio-setup", "migrate-ingestion", "migrate-annotation",
+        "ingestion", "annotation", "training", "models-init", "model-sync", "serving", "gateway",
+        "nginx", "prometheus",
+    }  # fmt: skip
+    assert set(config["services"]) == expected
+    assert config["services"]["prometheus"]["profiles"] == ["prometheus"]
+
+
+def test_env_example_lists_every_required_variable() -> None:
+    missing = [name for name in required_variables() if not env_example().get(name)]
+    assert required_variables(), "compose should require its secrets with ${VAR:?message}"
+    assert not missing, f".env.example lacks {missing}"
+
+
+@pytest.mark.parametrize("variable", required_variables())
+def test_a_missing_secret_stops_compose(variable: str, tmp_path: Path) -> None:
+    env_file = tmp_path / "env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in env_example().items() if k != variable))
+    result = compose("config", "--quiet", env_file=env_file)
+    assert result.returncode != 0
+    assert variable in result.stderr
+
+
+def test_no_secret_is_written_into_the_file() -> None:
+    raw = yaml.safe_load(COMPOSE_FILE.read_text())
+    for name, service in raw["services"].items():
+        environment = service.get("environment") or {}
+        for key, value in environment.items():
+            if re.search(r"PASSWORD|SECRET|_KEY$|DATABASE_URL|REDIS_URL", key):
+                assert "${" in str(value), f"{name}: {key} must come from the environment"
+
+
+def test_restart_policies_and_healthchecks(config: dict) -> None:
+    for name, service in config["services"].items():
+        if name in ONE_OFF:
+            assert service.get("restart") == "no", name
+        else:
+            assert service.get("restart") == "unless-stopped", name
+        if name not in ONE_OFF:
+            assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+
+
+def test_startup_waits_for_health_and_completed_steps(config: dict) -> None:
+    started_only = {("gateway", "serving")}  # the gateway must answer 503 before any model exists
+    for name, service in config["services"].items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            expected = (
+                "service_started"
+                if (name, dependency) in started_only
+                else "service_completed_successfully"
+                if dependency in ONE_OFF
+                else "service_healthy"
+            )
+            assert condition["condition"] == expected, f"{name} -> {dependency}"
+
+
+def test_migrations_run_once_in_order(config: dict) -> None:
+    services = config["services"]
+    assert services["migrate-ingestion"]["command"] == ["migrate"]
+    assert services["migrate-annotation"]["command"] == ["migrate"]
+    assert "migrate-ingestion" in services["migrate-annotation"]["depends_on"]
+    assert "migrate-ingestion" in services["ingestion"]["depends_on"]
+    for name in ("annotation", "training"):
+        assert "migrate-annotation" in services[name]["depends_on"], name
+
+
+def test_state_lives_in_named_volumes(config: dict) -> None:
+    services = config["services"]
+    mounts = {
+        (name, volume["target"]): volume["source"]
+        for name, service in services.items()
+        for volume in service.get("volumes", [])
+        if volume["type"] == "volume"
+    }
+    assert mounts[("postgres", "/var/lib/postgresql/data")] == "postgres-data"
+    assert mounts[("minio", "/data")] == "minio-data"
+    assert mounts[("redis", "/data")] == "redis-data"
+    # model-sync writes the model repository that serving reads.
+    assert mounts[("model-sync", "/models")] == mounts[("serving", "/models")] == "models"
+    serving_models = next(v for v in services["serving"]["volumes"] if v["target"] == "/models")
+    assert serving_models.get("read_only") is True
+
+
+def test_serving_uses_the_deploy_serving_files(config: dict) -> None:
+    serving = config["services"]["serving"]
+    assert serving["image"].startswith("tensorflow/serving:") and not serving["image"].endswith(":latest")
+    flags = dict(arg.removeprefix("--").split("=", 1) for arg in serving["command"])
+    assert flags["port"] == "8500" and flags["rest_api_port"] == "8501"
+    assert flags["enable_batching"] == "true"
+    bind_sources = {Path(v["source"]).relative_to(REPO) for v in serving["volumes"] if v["type"] == "bind"}
+    assert bind_sources == {Path("deploy/serving/batching_parameters.txt"), Path("deploy/serving/monitoring.config")}
+    for source in bind_sources:
+        assert (REPO / source).is_file(), source
+    # model-sync and the server must agree on how often the config is re-read.
+    sync_env = config["services"]["model-sync"]["environment"]
+    assert sync_env["SKINGUARD_MODEL_CONFIG_FILE_POLL_WAIT_SECONDS"] == flags["model_config_file_poll_wait_seconds"]
+    assert sync_env["SKINGUARD_MODEL_CONFIG_FILE"] == flags["model_config_file"]
+
+
+def test_serving_health_means_model_available(config: dict) -> None:
+    probe = " ".join(config["services"]["serving"]["healthcheck"]["test"])
+    model = re.search(r'name:\s*"([^"]+)"', (DEPLOY / "serving" / "models.config").read_text()).group(1)
+    assert f"/v1/models/{model}" in probe and '"AVAILABLE"' in probe
+
+
+def _server_blocks(conf: str) -> dict[str, str]:
+    """``listen`` port -> the text of its ``server { }`` block (blocks hold no nested braces but location)."""
+    blocks = {}
+    for match in re.finditer(r"server\s*\{(.*?)\n\}", conf, re.S):
+        port = re.search(r"listen\s+(\d+)", match.group(1)).group(1)
+        blocks[port] = match.group(1)
+    return blocks
+
+
+def _size(value: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    return int(value[:-1]) * units[value[-1].lower()] if value[-1].isalpha() else int(value)
+
+
+def test_nginx_terminates_tls_and_limits_uploads(config: dict) -> None:
+    conf = (DEPLOY / "nginx" / "skinguard.conf").read_text()
+    blocks = _server_blocks(conf)
+    gateway, ingestion = blocks["8443"], blocks["8001"]
+    assert "ssl" in re.search(r"listen\s+8443[^;]*", gateway).group(0)
+    gateway_limit = _size(re.search(r"client_max_body_size\s+(\w+);", gateway).group(1))
+    # Room for a 10 MiB photo base64-encoded in JSON (/predict_base64), but not much beyond.
+    assert math.ceil(MAX_UPLOAD_BYTES * 4 / 3) < gateway_limit <= 16 * 1024**2
+    ingestion_limit = _size(re.search(r"client_max_body_size\s+(\w+);", ingestion).group(1))
+    assert MAX_UPLOAD_BYTES < ingestion_limit <= 12 * 1024**2
+    assert "proxy_pass $gateway" in gateway
+    nginx = config["services"]["nginx"]
+    certs = next(v for v in nginx["volumes"] if v["target"] == "/etc/nginx/certs")
+    assert Path(certs["source"]) == DEPLOY / "nginx" / "certs" and certs["read_only"]
+    ignored = (DEPLOY / "nginx" / "certs" / ".gitignore").read_text().split()
+    assert "*" in ignored, "private keys in deploy/nginx/certs must never be committed"
+
+
+def test_prometheus_scrapes_every_metrics_endpoint() -> None:
+    scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
+    jobs = {job["job_name"]: job for job in scrape}
+    services = ("gateway", "ingestion", "annotation", "serving")
+    ports = {name: jobs[name]["dns_sd_configs"][0]["port"] for name in services}
+    assert ports == {"gateway": 8000, "ingestion": 8001, "annotation": 8002, "serving": 8501}
+    monitoring = (DEPLOY / "serving" / "monitoring.config").read_text()
+    assert jobs["serving"]["metrics_path"] == re.search(r'path:\s*"([^"]+)"', monitoring).group(1)

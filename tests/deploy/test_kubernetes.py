@@ -1,0 +1,263 @@
+"""deploy/k8s: both overlays render with kustomize and every manifest is valid (strict schemas).
+
+Beyond the schemas: hardening, probes, autoscaling, network exposure and secret references.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from .tools import DEPLOY, K8S, kustomize_command, run
+
+OVERLAYS = ("dev", "prod")
+# Oldest and newest API versions checked: 1.30 is the first where everything used here is on by
+# default (native sidecar containers, HPA ContainerResource metrics).
+KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
+WORKLOADS = ("Deployment", "Job")
+SERVING_FILES = ("models.config", "batching_parameters.txt", "monitoring.config")
+
+
+def render(directory: Path) -> list[dict]:
+    result = run([*kustomize_command(), directory])
+    assert result.returncode == 0, f"kustomize failed for {directory}:\n{result.stderr}"
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def overlay(request: pytest.FixtureRequest) -> tuple[str, list[dict]]:
+    return request.param, render(K8S / "overlays" / request.param)
+
+
+@pytest.fixture(scope="module")
+def dev() -> list[dict]:
+    return render(K8S / "overlays" / "dev")
+
+
+@pytest.fixture(scope="module")
+def prod() -> list[dict]:
+    return render(K8S / "overlays" / "prod")
+
+
+def named(docs: list[dict], kind: str) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == kind}
+
+
+def pod_specs(docs: list[dict]) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc["spec"]["template"]["spec"] for doc in docs if doc["kind"] in WORKLOADS}
+
+
+def containers(spec: dict) -> list[dict]:
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def pod_labels(docs: list[dict]) -> dict[str, dict]:
+    workloads = (doc for doc in docs if doc["kind"] in WORKLOADS)
+    return {doc["metadata"]["name"]: doc["spec"]["template"]["metadata"]["labels"] for doc in workloads}
+
+
+def test_every_manifest_validates_strictly(overlay: tuple[str, list[dict]]) -> None:
+    name, docs = overlay
+    failures = []
+    for version in KUBERNETES_VERSIONS:
+        for doc in docs:
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+            except kubernetes_validate.ValidationError as error:
+                where = "/".join(str(part) for part in error.path)
+                failures.append(f"{version} {doc['kind']}/{doc['metadata']['name']} at {where}: {error.message}")
+            except kubernetes_validate.SchemaNotFoundError:
+                failures.append(f"{version} {doc['kind']} is not a core kind: the {name} overlay must not need CRDs")
+    assert not failures, "\n".join(failures)
+
+
+def test_one_namespace_per_overlay(overlay: tuple[str, list[dict]]) -> None:
+    name, docs = overlay
+    namespace = {"dev": "skinguard-dev", "prod": "skinguard"}[name]
+    labels = named(docs, "Namespace")[namespace]["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert {doc["metadata"].get("namespace") for doc in docs if doc["kind"] != "Namespace"} == {namespace}
+
+
+def test_every_service_is_deployed(overlay: tuple[str, list[dict]]) -> None:
+    _, docs = overlay
+    deployments = named(docs, "Deployment")
+    assert {"ingestion", "annotation", "gateway", "serving", "training-worker"} <= set(deployments)
+    services = named(docs, "Service")
+    for name in ("ingestion", "annotation", "gateway", "serving"):
+        assert services[name]["spec"]["selector"] == deployments[name]["spec"]["selector"]["matchLabels"]
+    init = deployments["serving"]["spec"]["template"]["spec"]["initContainers"]
+    sidecar = next(c for c in init if c["name"] == "model-sync")
+    assert sidecar["restartPolicy"] == "Always" and "livenessProbe" in sidecar
+
+
+def test_workloads_are_hardened(overlay: tuple[str, list[dict]]) -> None:
+    _, docs = overlay
+    for name, spec in pod_specs(docs).items():
+        pod = spec["securityContext"]
+        assert pod["runAsNonRoot"] is True and pod["runAsUser"] > 0, name
+        assert pod["seccompProfile"]["type"] == "RuntimeDefault", name
+        assert spec["automountServiceAccountToken"] is False, name
+        for container in containers(spec):
+            where = f"{name}/{container['name']}"
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, where
+            assert context["readOnlyRootFilesystem"] is True, where
+            assert context["capabilities"]["drop"] == ["ALL"], where
+            for bound in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(container["resources"][bound]), f"{where} {bound}"
+            image = container["image"]
+            assert re.search(r":[\w.-]+$", image) and not image.endswith(":latest"), f"{where} image {image} unpinned"
+
+
+def test_long_running_containers_have_probes(overlay: tuple[str, list[dict]]) -> None:
+    _, docs = overlay
+    for name, deployment in named(docs, "Deployment").items():
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            assert "readinessProbe" in container and "livenessProbe" in container, f"{name}/{container['name']}"
+
+
+def test_serving_is_ready_only_with_a_model_available(overlay: tuple[str, list[dict]]) -> None:
+    _, docs = overlay
+    serving = named(docs, "Deployment")["serving"]["spec"]["template"]["spec"]
+    server = next(c for c in serving["containers"] if c["name"] == "serving")
+    model = re.search(r'name:\s*"([^"]+)"', (DEPLOY / "serving" / "models.config").read_text()).group(1)
+    for probe in ("readinessProbe", "startupProbe"):
+        script = " ".join(server[probe]["exec"]["command"])
+        assert f"GET /v1/models/{model} " in script and "'\"AVAILABLE\"'" in script, probe
+    flags = dict(arg.removeprefix("--").split("=", 1) for arg in server["args"])
+    assert flags["model_config_file"] == "/models/models.config"
+    sync = next(c for c in serving["initContainers"] if c["name"] == "model-sync")
+    sync_env = {item["name"]: item.get("value") for item in sync["env"]}
+    assert sync_env["SKINGUARD_MODEL_CONFIG_FILE_POLL_WAIT_SECONDS"] == flags["model_config_file_poll_wait_seconds"]
+    assert sync_env["SKINGUARD_SYNC_SERVING_ADDRESS"] == f"127.0.0.1:{flags['port']}"
+    cpus = int(server["resources"]["limits"]["cpu"])
+    assert int(flags["tensorflow_intra_op_parallelism"]) == int(flags["tensorflow_inter_op_parallelism"]) == cpus
+    # model-sync and the server share the pod's own model volume (a per-pod claim).
+    assert "volumeClaimTemplate" in next(v for v in serving["volumes"] if v["name"] == "models")["ephemeral"]
+
+
+def test_serving_configmap_copies_match_deploy_serving() -> None:
+    for name in SERVING_FILES:
+        copy = K8S / "base" / "serving" / name
+        assert copy.read_text() == (DEPLOY / "serving" / name).read_text(), (
+            f"{copy.relative_to(DEPLOY.parent)} drifted from deploy/serving/{name}: copy it again"
+        )
+
+
+def test_gateway_and_serving_autoscale(overlay: tuple[str, list[dict]]) -> None:
+    _, docs = overlay
+    deployments = named(docs, "Deployment")
+    targets = {hpa["spec"]["scaleTargetRef"]["name"] for hpa in named(docs, "HorizontalPodAutoscaler").values()}
+    assert targets == {"gateway", "serving"}
+    assert targets <= set(deployments)
+
+
+def test_migrations_run_in_order_in_one_job(overlay: tuple[str, list[dict]]) -> None:
+    _, docs = overlay
+    job = named(docs, "Job")["migrate"]["spec"]["template"]["spec"]
+    steps = [(c["image"].rsplit("/", 1)[-1].split(":")[0], c["args"]) for c in containers(job)]
+    assert steps == [("ingestion", ["migrate"]), ("annotation", ["migrate"])]
+
+
+def test_only_the_gateway_is_exposed(overlay: tuple[str, list[dict]]) -> None:
+    _, docs = overlay
+    backends = {
+        path["backend"]["service"]["name"]
+        for ingress in named(docs, "Ingress").values()
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    assert backends == {"gateway"}
+    assert all(service["spec"].get("type", "ClusterIP") == "ClusterIP" for service in named(docs, "Service").values())
+    policies = named(docs, "NetworkPolicy")
+    assert policies["default-deny"]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    for name, policy in policies.items():
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule["from"]:
+                namespace = peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                if namespace == "ingress-nginx":
+                    assert policy["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "gateway"}}
+                else:
+                    assert namespace in (None, "monitoring"), f"{name} admits namespace {namespace}"
+                    assert "ipBlock" not in peer, name
+
+
+def test_only_the_services_that_need_them_reach_datastores(overlay: tuple[str, list[dict]]) -> None:
+    _, docs = overlay
+    labels = pod_labels(docs)
+    clients = {
+        store: {name for name, pod in labels.items() if pod.get(f"skinguard.io/{store}") == "client"}
+        for store in ("postgres", "s3", "redis")
+    }
+    extra_s3 = {"minio-setup"} if "minio" in named(docs, "Deployment") else set()
+    assert clients["postgres"] == {"ingestion", "annotation", "training-worker", "migrate"}
+    assert clients["s3"] == {"ingestion", "annotation", "training-worker", "serving", *extra_s3}
+    assert clients["redis"] == {"annotation", "training-worker", "gateway"}
+    policies = named(docs, "NetworkPolicy")
+    for store, port in (("postgres", 5432), ("redis", 6379)):
+        egress = policies[f"{store}-clients"]["spec"]
+        assert egress["podSelector"] == {"matchLabels": {f"skinguard.io/{store}": "client"}}
+        assert [p["port"] for rule in egress["egress"] for p in rule["ports"]] == [port]
+
+
+def test_secret_and_config_references_resolve_in_dev(dev: list[dict]) -> None:
+    secrets = {name: set(doc.get("data", {})) for name, doc in named(dev, "Secret").items()}
+    configmaps = set(named(dev, "ConfigMap"))
+    for name, spec in pod_specs(dev).items():
+        for container in containers(spec):
+            for item in container.get("env", []):
+                if ref := item.get("valueFrom", {}).get("secretKeyRef"):
+                    assert ref["key"] in secrets.get(ref["name"], set()), f"{name}: {ref}"
+            for source in container.get("envFrom", []):
+                if ref := source.get("configMapRef"):
+                    assert ref["name"] in configmaps, f"{name}: {ref}"
+                if ref := source.get("secretRef"):
+                    assert ref["name"] in secrets, f"{name}: {ref}"
+        for volume in spec.get("volumes", []):
+            if ref := volume.get("configMap"):
+                assert ref["name"] in configmaps, f"{name}: {ref}"
+
+
+def test_prod_generates_no_secrets(prod: list[dict]) -> None:
+    assert not named(prod, "Secret"), "prod references existing Secrets; it must not ship any"
+    referenced = {
+        item["valueFrom"]["secretKeyRef"]["name"]
+        for spec in pod_specs(prod).values()
+        for container in containers(spec)
+        for item in container.get("env", [])
+        if "secretKeyRef" in item.get("valueFrom", {})
+    }
+    assert referenced == {"skinguard-secrets"}
+    configmaps = named(prod, "ConfigMap")
+    config = next(doc for name, doc in configmaps.items() if name.startswith("skinguard-config-"))
+    assert config["data"]["SKINGUARD_ENV"] == "prod"
+
+
+def test_keda_component_scales_the_worker(prod: list[dict], tmp_path: Path) -> None:
+    # The component is optional; render prod with it the way an overlay would include it.
+    (tmp_path / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "namespace": "skinguard",
+                "resources": [os.path.relpath(K8S / "overlays" / "prod", tmp_path)],
+                "components": [os.path.relpath(K8S / "components" / "keda", tmp_path)],
+            }
+        )
+    )
+    docs = render(tmp_path)
+    keda = [doc for doc in docs if doc["apiVersion"].startswith("keda.sh/")]
+    assert {doc["kind"] for doc in keda} == {"ScaledObject", "TriggerAuthentication"}
+    scaled = named(keda, "ScaledObject")["training-worker"]
+    assert scaled["spec"]["scaleTargetRef"]["name"] in named(docs, "Deployment")
+    trigger = scaled["spec"]["triggers"][0]
+    assert trigger["authenticationRef"]["name"] in named(keda, "TriggerAuthentication")
+    assert "training_jobs" in trigger["metadata"]["query"]
+    # Everything else is exactly the prod overlay; and the overlays themselves need no KEDA.
+    assert [doc for doc in docs if doc not in keda] == prod
+    assert not [doc for doc in prod if doc["apiVersion"].startswith("keda.sh/")]
