@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-unit lint bench clean
+.PHONY: install run test test-unit lint bench bench-ingest bench-training bench-gateway protos clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,8 +30,21 @@ test-unit: install
 lint: install
 	$(BIN)/ruff check services tests bench
 
-bench: install
+# Benchmarks print figures (no assertions); `make bench` runs them all.
+bench: bench-ingest bench-training bench-gateway
+
+bench-ingest: install
 	$(BIN)/python bench/ingest.py
+
+bench-training: install
+	$(BIN)/python bench/training.py
+
+bench-gateway: install
+	$(BIN)/python bench/gateway.py
+
+# Regenerate the gRPC stubs from protos/ (the generated code is committed; a test checks it is current).
+protos: install
+	$(BIN)/python protos/generate.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

@@ -48,7 +48,7 @@ def test_policies_and_labels_are_read():
 
 
 def test_the_production_config_parses():
-    assert [model.name for model in read_model_config_file(PRODUCTION_CONFIG)] == ["skin_lesion"]
+    assert [model.name for model in read_model_config_file(PRODUCTION_CONFIG)] == ["skinguard"]
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ class ServingSettings(CommonSettings):
     # The model repository: <model_repository>/<model_name>/<version>/saved_model.pb.
     model_repository: Path = Path("var/models")
     # The model served when no config file is given, and the one model-sync syncs by default.
-    model_name: str = "skin_lesion"
+    model_name: str = "skinguard"
     # Its version directories, as tensorflow_model_server's --model_base_path; default
     # <model_repository>/<model_name>.
     model_base_path: Path | None = None

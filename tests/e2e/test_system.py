@@ -1,0 +1,143 @@
+"""The whole system as processes (``skinguard-dev run``), driven over HTTP only, like the demo.
+
+import -> dataset -> training through the queue -> gate -> model-sync -> model server ->
+gateway: the promoted model's prediction arrives through the gateway, the second identical
+request is a cache hit, and a newly promoted version is picked up without restarting anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+from support import images
+
+from skinguard_cli.demo import System, classify, freeze_dataset, start_training, wait_for_job, wait_until_served
+from skinguard_cli.importer import Endpoints, Journal, run_import
+from skinguard_cli.layouts import discover
+from skinguard_common.imaging import to_model_input
+from skinguard_devstack.processes import free_port
+
+pytestmark = pytest.mark.integration
+
+CONFIG = {
+    "model_type": "CNN",
+    "input_size": 32,
+    "batch_size": 4,
+    "epochs": 2,
+    "augmentation": False,
+    "early_stopping_patience": 0,
+    "reduce_lr_patience": 0,
+}
+
+
+def lesion_photo(seed: int, malignant: bool) -> bytes:
+    rng = np.random.default_rng(seed)
+    base, spread = (80, 40) if malignant else (200, 8)
+    pixels = np.clip(base + rng.normal(0, spread, size=(240, 240, 3)), 0, 255).astype(np.uint8)
+    return images.encode(Image.fromarray(pixels), "JPEG", quality=95)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    ports = {name: free_port() for name in ("postgres", "redis", "s3", "grpc", "ingestion", "annotation", "gateway", "metrics")}
+    env = {
+        **os.environ,
+        "SKINGUARD_INGESTION_PORT": str(ports["ingestion"]),
+        "SKINGUARD_ANNOTATION_PORT": str(ports["annotation"]),
+        "SKINGUARD_GATEWAY_PORT": str(ports["gateway"]),
+        "SKINGUARD_SERVING_METRICS_PORT": str(ports["metrics"]),
+        "SKINGUARD_GATE_MIN_AUC": "0",
+        "SKINGUARD_GATE_MARGIN": "1",  # every version passes: this test is about the plumbing
+    }
+    command = [
+        str(Path(sys.executable).parent / "skinguard-dev"), "run", "--data-dir", str(root / "data"),
+        "--postgres-port", str(ports["postgres"]), "--redis-port", str(ports["redis"]), "--s3-port", str(ports["s3"]),
+        "--serving-grpc-port", str(ports["grpc"]),
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    for line in process.stdout:
+        output.append(line)
+        if "Press Ctrl-C to stop" in line:
+            break
+    else:
+        pytest.fail("the system did not start:\n" + "".join(output))
+    keys = json.loads((root / "data" / "dev-keys.json").read_text())
+    secrets = json.loads((root / "data" / "secrets.json").read_text())
+    base = "http://127.0.0.1:"
+    yield {
+        "system": System(base + str(ports["ingestion"]), base + str(ports["annotation"]), base + str(ports["gateway"]),
+                         keys["admin"], keys["importer"]),
+        "s3": boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports['s3']}", region_name="us-east-1",
+                           aws_access_key_id=secrets["s3_access_key"], aws_secret_access_key=secrets["s3_secret_key"]),
+        "root": root,
+    }
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+
+
+def savedmodel_probabilities(s3, version: int, data: bytes, target: Path) -> np.ndarray:
+    import tensorflow as tf
+
+    prefix = f"models/skinguard/{version}/"
+    for item in s3.list_objects_v2(Bucket="skinguard", Prefix=prefix)["Contents"]:
+        path = target / item["Key"].removeprefix(prefix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file("skinguard", item["Key"], str(path))
+    model = tf.saved_model.load(str(target))
+    pixels = to_model_input(data, CONFIG["input_size"])[None]
+    return model.signatures["serving_default"](image=tf.constant(pixels))["probabilities"].numpy()[0]
+
+
+def test_prediction_of_the_promoted_model_arrives_through_the_gateway(system, tmp_path):
+    sg: System = system["system"]
+    collection_dir = tmp_path / "clinic"
+    for index in range(16):
+        malignant = index % 2 == 1
+        folder = collection_dir / ("malignant" if malignant else "benign")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{index}.jpg").write_bytes(lesion_photo(index, malignant))
+    collection = discover(collection_dir)
+    journal = Journal(tmp_path / "journal.jsonl")
+    summary = asyncio.run(run_import(collection, Endpoints(sg.ingestion, sg.annotation, sg.importer_key), journal,
+                                     concurrency=4, progress=False))
+    journal.close()
+    assert summary.imported == 16
+
+    with httpx.Client(timeout=60) as client:
+        assert client.get(f"{sg.gateway}/health").json()["model_loaded"] is False
+        dataset = freeze_dataset(client, sg, collection.source)
+        job = wait_for_job(client, sg, start_training(client, sg, dataset["id"], CONFIG)["id"], timeout=300)
+        assert job["state"] == "succeeded", job["error"]
+        assert job["model_version"] == 1
+        health = wait_until_served(client, sg, 1, timeout=180)
+        assert health["model_loaded"] is True
+
+        photo = collection.items[0].path
+        first = classify(client, sg, photo)
+        assert first["model"] == {"name": "skinguard", "version": 1} and first["cached"] is False
+        expected = savedmodel_probabilities(system["s3"], 1, photo.read_bytes(), tmp_path / "v1")
+        served = np.array([first["probabilities"]["benign"], first["probabilities"]["malignant"]])
+        np.testing.assert_allclose(served, expected, rtol=1e-4, atol=1e-5)
+
+        second = classify(client, sg, photo)
+        assert second["cached"] is True and second["probabilities"] == first["probabilities"]
+
+        # A new version is trained and promoted while everything keeps running.
+        job = wait_for_job(client, sg, start_training(client, sg, dataset["id"], {**CONFIG, "seed": 7})["id"], timeout=300)
+        assert job["model_version"] == 2, job
+        wait_until_served(client, sg, 2, timeout=180)
+        third = classify(client, sg, photo)
+        assert third["model"]["version"] == 2 and third["cached"] is False
