@@ -29,8 +29,16 @@ def test_gate_decisions(candidate, promoted, expected, fragment):
 
 def version(number: int, status: ModelStatus, promoted_minutes_ago: int | None = None) -> ModelVersion:
     promoted_at = None if promoted_minutes_ago is None else datetime.now(UTC) - timedelta(minutes=promoted_minutes_ago)
-    return ModelVersion(model_name="m", version=number, status=status, dataset_id=uuid.uuid4(), artifact_url="",
-                        metrics={}, gate={}, promoted_at=promoted_at)
+    return ModelVersion(
+        model_name="m",
+        version=number,
+        status=status,
+        dataset_id=uuid.uuid4(),
+        artifact_url="",
+        metrics={},
+        gate={},
+        promoted_at=promoted_at,
+    )
 
 
 def test_promotion_archives_the_previous_version():
@@ -47,7 +55,11 @@ def test_rollback_returns_to_the_version_promoted_before():
     current = version(4, ModelStatus.promoted, 5)
     restored = rollback(current, [first, second, never, current])
     assert restored is second
-    assert (current.status, second.status, first.status) == (ModelStatus.rejected, ModelStatus.promoted, ModelStatus.archived)
+    assert (current.status, second.status, first.status) == (
+        ModelStatus.rejected,
+        ModelStatus.promoted,
+        ModelStatus.archived,
+    )
 
 
 def test_rollback_without_an_earlier_promotion_leaves_nothing_promoted():
@@ -58,7 +70,10 @@ def test_rollback_without_an_earlier_promotion_leaves_nothing_promoted():
 
 def test_versions_index_labels_the_promoted_version_stable():
     index = versions_index("m", [version(2, ModelStatus.promoted, 1), version(1, ModelStatus.archived, 9)])
-    assert index == {"model": "m", "versions": [
-        {"version": 1, "status": "archived", "labels": []},
-        {"version": 2, "status": "promoted", "labels": ["stable"]},
-    ]}
+    assert index == {
+        "model": "m",
+        "versions": [
+            {"version": 1, "status": "archived", "labels": []},
+            {"version": 2, "status": "promoted", "labels": ["stable"]},
+        ],
+    }

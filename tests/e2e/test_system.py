@@ -20,13 +20,13 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from support import images
 
 from skinguard_cli.demo import System, classify, freeze_dataset, start_training, wait_for_job, wait_until_served
 from skinguard_cli.importer import Endpoints, Journal, run_import
 from skinguard_cli.layouts import discover
 from skinguard_common.imaging import to_model_input
 from skinguard_devstack.processes import free_port
+from support import images
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,10 @@ def lesion_photo(seed: int, malignant: bool) -> bytes:
 @pytest.fixture(scope="module")
 def system(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    ports = {name: free_port() for name in ("postgres", "redis", "s3", "grpc", "ingestion", "annotation", "gateway", "metrics")}
+    ports = {
+        name: free_port()
+        for name in ("postgres", "redis", "s3", "grpc", "ingestion", "annotation", "gateway", "metrics")
+    }
     env = {
         **os.environ,
         "SKINGUARD_INGESTION_PORT": str(ports["ingestion"]),
@@ -62,9 +65,18 @@ def system(tmp_path_factory):
         "SKINGUARD_GATE_MARGIN": "1",  # every version passes: this test is about the plumbing
     }
     command = [
-        str(Path(sys.executable).parent / "skinguard-dev"), "run", "--data-dir", str(root / "data"),
-        "--postgres-port", str(ports["postgres"]), "--redis-port", str(ports["redis"]), "--s3-port", str(ports["s3"]),
-        "--serving-grpc-port", str(ports["grpc"]),
+        str(Path(sys.executable).parent / "skinguard-dev"),
+        "run",
+        "--data-dir",
+        str(root / "data"),
+        "--postgres-port",
+        str(ports["postgres"]),
+        "--redis-port",
+        str(ports["redis"]),
+        "--s3-port",
+        str(ports["s3"]),
+        "--serving-grpc-port",
+        str(ports["grpc"]),
     ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = []
@@ -78,10 +90,20 @@ def system(tmp_path_factory):
     secrets = json.loads((root / "data" / "secrets.json").read_text())
     base = "http://127.0.0.1:"
     yield {
-        "system": System(base + str(ports["ingestion"]), base + str(ports["annotation"]), base + str(ports["gateway"]),
-                         keys["admin"], keys["importer"]),
-        "s3": boto3.client("s3", endpoint_url=f"http://127.0.0.1:{ports['s3']}", region_name="us-east-1",
-                           aws_access_key_id=secrets["s3_access_key"], aws_secret_access_key=secrets["s3_secret_key"]),
+        "system": System(
+            base + str(ports["ingestion"]),
+            base + str(ports["annotation"]),
+            base + str(ports["gateway"]),
+            keys["admin"],
+            keys["importer"],
+        ),
+        "s3": boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{ports['s3']}",
+            region_name="us-east-1",
+            aws_access_key_id=secrets["s3_access_key"],
+            aws_secret_access_key=secrets["s3_secret_key"],
+        ),
         "root": root,
     }
     process.send_signal(signal.SIGINT)
@@ -111,8 +133,11 @@ def test_prediction_of_the_promoted_model_arrives_through_the_gateway(system, tm
         (folder / f"{index}.jpg").write_bytes(lesion_photo(index, malignant))
     collection = discover(collection_dir)
     journal = Journal(tmp_path / "journal.jsonl")
-    summary = asyncio.run(run_import(collection, Endpoints(sg.ingestion, sg.annotation, sg.importer_key), journal,
-                                     concurrency=4, progress=False))
+    summary = asyncio.run(
+        run_import(
+            collection, Endpoints(sg.ingestion, sg.annotation, sg.importer_key), journal, concurrency=4, progress=False
+        )
+    )
     journal.close()
     assert summary.imported == 16
 
@@ -136,7 +161,9 @@ def test_prediction_of_the_promoted_model_arrives_through_the_gateway(system, tm
         assert second["cached"] is True and second["probabilities"] == first["probabilities"]
 
         # A new version is trained and promoted while everything keeps running.
-        job = wait_for_job(client, sg, start_training(client, sg, dataset["id"], {**CONFIG, "seed": 7})["id"], timeout=300)
+        job = wait_for_job(
+            client, sg, start_training(client, sg, dataset["id"], {**CONFIG, "seed": 7})["id"], timeout=300
+        )
         assert job["model_version"] == 2, job
         wait_until_served(client, sg, 2, timeout=180)
         third = classify(client, sg, photo)

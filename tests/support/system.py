@@ -17,8 +17,13 @@ from skinguard_ingestion.settings import IngestionSettings
 from support.apps import running, settings_from
 
 TABLES = (
-    "training_images", "api_keys", "image_annotations", "training_datasets", "dataset_images",
-    "training_jobs", "model_versions",
+    "training_images",
+    "api_keys",
+    "image_annotations",
+    "training_datasets",
+    "dataset_images",
+    "training_jobs",
+    "model_versions",
 )
 
 

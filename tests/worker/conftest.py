@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import pytest_asyncio
 from PIL import Image
-from support import images
 
 from skinguard_devstack.processes import Process
+from support import images
 
 
 @pytest.fixture
@@ -40,7 +40,9 @@ class Worker:
             "SKINGUARD_LOG_JSON": "false",
             **overrides,
         }
-        self.process = Process("worker", [str(Path(sys.executable).parent / "skinguard-worker")], tmp / "worker.log", env=env)
+        self.process = Process(
+            "worker", [str(Path(sys.executable).parent / "skinguard-worker")], tmp / "worker.log", env=env
+        )
 
     def start(self) -> None:
         self.heartbeat.unlink(missing_ok=True)
@@ -108,12 +110,12 @@ TINY_CONFIG = {
 }
 
 
-async def wait_for(client, headers, job_id: str, predicate, timeout: float = 180.0) -> dict:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for(client, headers, job_id: str, predicate, limit_seconds: float = 180.0) -> dict:
+    deadline = asyncio.get_running_loop().time() + limit_seconds
     while True:
         job = (await client.get(f"/api/training-jobs/{job_id}", headers=headers)).json()
         if predicate(job):
             return job
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"job did not get there in {timeout}s: {job}")
+            raise AssertionError(f"job did not get there in {limit_seconds}s: {job}")
         await asyncio.sleep(0.5)

@@ -18,11 +18,19 @@ async def seed_versions(app, dataset_id: str) -> None:
             (2, ModelStatus.promoted, now - timedelta(minutes=5), 0.85),
             (3, ModelStatus.rejected, None, 0.60),
         ):
-            session.add(ModelVersion(
-                model_name="derm", version=number, status=status, dataset_id=uuid.UUID(dataset_id),
-                artifact_url=f"s3://bucket/models/derm/{number}/", metrics={"roc_auc": auc},
-                gate={"promote": status is not ModelStatus.rejected}, test_auc=auc, promoted_at=promoted_at,
-            ))
+            session.add(
+                ModelVersion(
+                    model_name="derm",
+                    version=number,
+                    status=status,
+                    dataset_id=uuid.UUID(dataset_id),
+                    artifact_url=f"s3://bucket/models/derm/{number}/",
+                    metrics={"roc_auc": auc},
+                    gate={"promote": status is not ModelStatus.rejected},
+                    test_auc=auc,
+                    promoted_at=promoted_at,
+                )
+            )
 
 
 def index(s3, settings) -> dict:
@@ -34,7 +42,10 @@ async def test_promote_by_hand_overrides_the_gate(app, client, callers, dataset,
     response = await client.post("/api/models/derm/3/promote", headers=callers["admin"].headers)
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "promoted" and response.json()["gate"]["override"]
-    statuses = {v["version"]: v["status"] for v in (await client.get("/api/models", headers=callers["admin"].headers)).json()["items"]}
+    statuses = {
+        v["version"]: v["status"]
+        for v in (await client.get("/api/models", headers=callers["admin"].headers)).json()["items"]
+    }
     assert statuses == {1: "archived", 2: "archived", 3: "promoted"}
     assert [v["labels"] for v in index(s3, settings)["versions"]] == [[], [], ["stable"]]
     again = await client.post("/api/models/derm/3/promote", headers=callers["admin"].headers)
@@ -60,20 +71,34 @@ async def test_one_promoted_version_per_model_is_enforced_by_the_database(app, d
 
     with pytest.raises(IntegrityError, match="one_promoted"):
         async with app.state.sessionmaker() as session, session.begin():
-            session.add(ModelVersion(
-                model_name="derm", version=4, status=ModelStatus.promoted, dataset_id=uuid.UUID(dataset["id"]),
-                artifact_url="", metrics={}, gate={}, promoted_at=datetime.now(UTC),
-            ))
+            session.add(
+                ModelVersion(
+                    model_name="derm",
+                    version=4,
+                    status=ModelStatus.promoted,
+                    dataset_id=uuid.UUID(dataset["id"]),
+                    artifact_url="",
+                    metrics={},
+                    gate={},
+                    promoted_at=datetime.now(UTC),
+                )
+            )
 
 
 async def test_dataset_without_a_test_split_cannot_train(client, callers, ingestion_service):
     _, ingestion = ingestion_service
     from support import images
 
-    upload = await ingestion.post("/api/images/upload", headers=callers["uploader"].headers,
-                                  files={"image": ("x.png", images.png(seed=1), "image/png")})
-    await client.post(f"/api/images/{upload.json()['id']}/annotate", headers=callers["annotator"].headers,
-                      json={"label": "benign"})
+    upload = await ingestion.post(
+        "/api/images/upload",
+        headers=callers["uploader"].headers,
+        files={"image": ("x.png", images.png(seed=1), "image/png")},
+    )
+    await client.post(
+        f"/api/images/{upload.json()['id']}/annotate", headers=callers["annotator"].headers, json={"label": "benign"}
+    )
     frozen = (await client.post("/api/datasets", headers=callers["admin"].headers, json={"name": "one"})).json()
-    response = await client.post(f"/api/datasets/{frozen['id']}/training-jobs", headers=callers["admin"].headers, json={})
+    response = await client.post(
+        f"/api/datasets/{frozen['id']}/training-jobs", headers=callers["admin"].headers, json={}
+    )
     assert response.status_code == 422 and response.json()["error"] == "unusable_dataset"

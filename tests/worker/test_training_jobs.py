@@ -72,7 +72,7 @@ async def test_cancelling_a_running_job_stops_it(client, callers, dataset, worke
     await wait_for(client, callers["admin"].headers, job["id"], lambda j: j["progress"].get("epoch", 0) >= 1)
     cancel = await client.post(f"/api/training-jobs/{job['id']}/cancel", headers=callers["admin"].headers)
     assert cancel.status_code == 202 and cancel.json()["cancel_requested"] is True
-    done = await wait_for(client, callers["admin"].headers, job["id"], finished, timeout=60)
+    done = await wait_for(client, callers["admin"].headers, job["id"], finished, limit_seconds=60)
     assert done["state"] == "cancelled" and done["progress"]["epoch"] < 500
     again = await client.post(f"/api/training-jobs/{job['id']}/cancel", headers=callers["admin"].headers)
     assert again.status_code == 409
@@ -95,7 +95,7 @@ async def test_killed_worker_job_is_redelivered_and_completes(client, callers, d
     second = Worker(servers, tmp_path / "second")
     second.start()
     try:
-        done = await wait_for(client, callers["admin"].headers, job["id"], finished, timeout=240)
+        done = await wait_for(client, callers["admin"].headers, job["id"], finished, limit_seconds=240)
     finally:
         second.process.stop()
     assert done["state"] == "succeeded", done["error"]

@@ -8,10 +8,9 @@ from contextlib import asynccontextmanager
 from celery import Celery
 from fastapi import FastAPI
 from redis import Redis
-from sqlalchemy import text
 
 from skinguard_common.app import create_service_app
-from skinguard_common.db import create_engine, create_sessionmaker
+from skinguard_common.db import attach_database, table_ready
 from skinguard_common.storage import S3ObjectStore
 
 from . import __version__
@@ -29,29 +28,24 @@ def create_app(settings: AnnotationSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.store = S3ObjectStore(settings)
-        celery = Celery("skinguard-annotation", broker=settings.redis_url)
-        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-        app.state.queue = QueueClient(celery, redis)
-        try:
-            yield
-        finally:
-            await engine.dispose()
-            redis.close()
-
-    async def database_ready() -> None:
-        async with app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1 FROM image_annotations LIMIT 1"))
+        async with attach_database(app, settings.database_url, pool_size=settings.database_pool_size):
+            app.state.store = S3ObjectStore(settings)
+            redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+            app.state.queue = QueueClient(Celery("skinguard-annotation", broker=settings.redis_url), redis)
+            try:
+                yield
+            finally:
+                redis.close()
 
     app = create_service_app(
         name="annotation",
         version=__version__,
         description="Labels from many annotators, consensus, agreement and leakage-free dataset versions.",
         lifespan=lifespan,
-        readiness_checks=lambda app: {"database": database_ready, "object_store": app.state.store.ping},
+        readiness_checks=lambda app: {
+            "database": table_ready(app, "image_annotations"),
+            "object_store": app.state.store.ping,
+        },
         max_body_bytes=MAX_BODY_BYTES,
     )
     app.state.settings = settings

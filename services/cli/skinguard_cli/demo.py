@@ -58,7 +58,9 @@ def freeze_dataset(client: httpx.Client, system: System, source: str, name: str 
 
 def start_training(client: httpx.Client, system: System, dataset_id: str, config: dict[str, Any]) -> dict[str, Any]:
     body = {"model_name": "skinguard", "config": config}
-    return _ok(client.post(f"{system.annotation}/api/datasets/{dataset_id}/training-jobs", json=body, headers=system.admin()))
+    return _ok(
+        client.post(f"{system.annotation}/api/datasets/{dataset_id}/training-jobs", json=body, headers=system.admin())
+    )
 
 
 def wait_for_job(client: httpx.Client, system: System, job_id: str, timeout: float = 1800) -> dict[str, Any]:
@@ -103,8 +105,9 @@ def classify(client: httpx.Client, system: System, path: Path) -> dict[str, Any]
     return _ok(response, (200,))
 
 
-def run_demo(system: System, collection: Collection, journal: Journal, *, config: dict, force_promote: bool,
-             samples: int) -> int:
+def run_demo(
+    system: System, collection: Collection, journal: Journal, *, config: dict, force_promote: bool, samples: int
+) -> int:
     say(f"importing {len(collection.items)} images from {collection.source}")
     endpoints = Endpoints(system.ingestion, system.annotation, system.importer_key)
     summary = asyncio.run(run_import(collection, endpoints, journal, concurrency=8))
@@ -112,14 +115,16 @@ def run_demo(system: System, collection: Collection, journal: Journal, *, config
     with httpx.Client(timeout=60) as client:
         say("freezing a dataset version (grouped, stratified split)")
         dataset = freeze_dataset(client, system, collection.source)
-        counts = {s: v["images"] for s, v in dataset["leakage_report"]["splits"].items()}
-        print(f"    dataset {dataset['name']} v{dataset['version']}: {counts}, crossings {dataset['leakage_report']['crossings']}")
+        report = dataset["leakage_report"]
+        counts = {split: figures["images"] for split, figures in report["splits"].items()}
+        print(f"    dataset {dataset['name']} v{dataset['version']}: {counts}, crossings {report['crossings']}")
         say(f"training {config['model_type']} for {config['epochs']} epochs")
         job = wait_for_job(client, system, start_training(client, system, dataset["id"], config)["id"])
         if job["state"] != "succeeded":
             raise SystemExit(f"training {job['state']}: {job['error']}")
         version = model_version(client, system, job["model_version"])
-        print(f"    version {version['version']}: test AUC {version['test_auc']}, {version['status']} — {version['gate']['reason']}")
+        print(f"    version {version['version']}: test AUC {version['test_auc']}, {version['status']}")
+        print(f"    gate: {version['gate']['reason']}")
         if version["status"] != "promoted":
             if not force_promote:
                 raise SystemExit("the quality gate did not promote it; rerun with --force-promote to serve it anyway")

@@ -81,8 +81,9 @@ def demo_command(args: argparse.Namespace) -> int:
     config = {**SMALL_MODEL, "epochs": args.epochs, "model_type": args.model_type, "input_size": args.input_size}
     journal = Journal(Path(args.state) if args.state else _journal_path(Path(args.directory), system.ingestion))
     try:
-        return run_demo(system, collection, journal, config=config, force_promote=args.force_promote,
-                        samples=args.samples)
+        return run_demo(
+            system, collection, journal, config=config, force_promote=args.force_promote, samples=args.samples
+        )
     finally:
         journal.close()
 
@@ -90,7 +91,9 @@ def demo_command(args: argparse.Namespace) -> int:
 def _add_service_urls(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ingestion-url", default=os.environ.get("SKINGUARD_INGESTION_URL", "http://127.0.0.1:8001"))
     parser.add_argument("--annotation-url", default=os.environ.get("SKINGUARD_ANNOTATION_URL", "http://127.0.0.1:8002"))
-    parser.add_argument("--api-key", help="importer or admin key (default: $SKINGUARD_API_KEY, then .data/dev-keys.json)")
+    parser.add_argument(
+        "--api-key", help="importer or admin key (default: $SKINGUARD_API_KEY, then .data/dev-keys.json)"
+    )
     parser.add_argument("--source", help="source recorded on every image (default: from DIR's name)")
     parser.add_argument("--state", help="resume journal (default: in ~/.cache/skinguard/)")
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from fastapi import Depends, FastAPI, Request
+from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -29,6 +30,28 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def attach_database(app: FastAPI, database_url: str, *, pool_size: int) -> AsyncIterator[AsyncEngine]:
+    """For a service's lifespan: ``app.state.engine`` and ``app.state.sessionmaker``, disposed at the end."""
+    engine = create_engine(database_url, pool_size=pool_size)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def table_ready(app: FastAPI, table: str) -> Callable[[], Awaitable[None]]:
+    """A readiness check: the database answers and the service's schema is migrated."""
+
+    async def check() -> None:
+        async with app.state.engine.connect() as connection:
+            await connection.execute(text(f"SELECT 1 FROM {table} LIMIT 1"))
+
+    return check
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

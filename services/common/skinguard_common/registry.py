@@ -112,7 +112,8 @@ def decide(candidate_auc: float | None, promoted_auc: float | None, *, floor: fl
     if promoted_auc is not None and candidate_auc < promoted_auc - margin:
         return GateDecision(
             False,
-            f"test AUC {candidate_auc:.4f} is worse than the promoted model's {promoted_auc:.4f} by more than {margin:.4f}",
+            f"test AUC {candidate_auc:.4f} is worse than the promoted model's {promoted_auc:.4f} "
+            f"by more than {margin:.4f}",
         )
     baseline = "" if promoted_auc is None else f" (promoted model: {promoted_auc:.4f})"
     return GateDecision(True, f"test AUC {candidate_auc:.4f} passes the floor {floor:.4f}{baseline}")
@@ -130,9 +131,13 @@ def promote(target: ModelVersion, versions: Sequence[ModelVersion]) -> None:
 def rollback(target: ModelVersion, versions: Sequence[ModelVersion]) -> ModelVersion | None:
     """Withdraw the promoted ``target``; the version promoted before it returns. Returns that one."""
     earlier = [
-        v for v in versions
-        if v is not target and v.promoted_at is not None and target.promoted_at is not None
-        and v.promoted_at < target.promoted_at and v.status is ModelStatus.archived
+        v
+        for v in versions
+        if v is not target
+        and v.promoted_at is not None
+        and target.promoted_at is not None
+        and v.promoted_at < target.promoted_at
+        and v.status is ModelStatus.archived
     ]
     target.status = ModelStatus.rejected
     if not earlier:

@@ -55,7 +55,9 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec("training-worker", ("skinguard-worker",)),
     # The local stand-in for TensorFlow Serving (same gRPC API); HTTP here is its metrics port.
-    ServiceSpec("model-server", ("skinguard-model-server",), "SKINGUARD_SERVING_METRICS_PORT", 8501, health_path="/metrics"),
+    ServiceSpec(
+        "model-server", ("skinguard-model-server",), "SKINGUARD_SERVING_METRICS_PORT", 8501, health_path="/metrics"
+    ),
     ServiceSpec("model-sync", ("skinguard-model-sync",)),
     ServiceSpec(
         "gateway",

@@ -7,10 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter
-from sqlalchemy import text
 
 from skinguard_common.app import create_service_app
-from skinguard_common.db import create_engine, create_sessionmaker
+from skinguard_common.db import attach_database, table_ready
 from skinguard_common.storage import S3ObjectStore
 
 from . import __version__
@@ -33,25 +32,19 @@ def create_app(settings: IngestionSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.store = S3ObjectStore(settings)
-        try:
+        async with attach_database(app, settings.database_url, pool_size=settings.database_pool_size):
+            app.state.store = S3ObjectStore(settings)
             yield
-        finally:
-            await engine.dispose()
-
-    async def database_ready() -> None:
-        async with app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1 FROM training_images LIMIT 1"))
 
     app = create_service_app(
         name="ingestion",
         version=__version__,
         description="Lesion photo intake: validation, quality metrics, metadata stripping, dedup.",
         lifespan=lifespan,
-        readiness_checks=lambda app: {"database": database_ready, "object_store": app.state.store.ping},
+        readiness_checks=lambda app: {
+            "database": table_ready(app, "training_images"),
+            "object_store": app.state.store.ping,
+        },
         max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
     )
     app.state.settings = settings

@@ -33,7 +33,12 @@ async def create_job(
     return TrainingJobOut.of(job)
 
 
-@router.get("/api/training-jobs", response_model=TrainingJobPage, summary="List training jobs", responses=error_responses(401, 403))
+@router.get(
+    "/api/training-jobs",
+    response_model=TrainingJobPage,
+    summary="List training jobs",
+    responses=error_responses(401, 403),
+)
 async def list_jobs(
     session: SessionDep,
     _: Admin,
@@ -67,8 +72,15 @@ async def cancel_job(job_id: uuid.UUID, request: Request, session: SessionDep, _
     return TrainingJobOut.of(await service.cancel_job(session, request.app.state.queue, job_id))
 
 
-@router.get("/api/models", response_model=ModelVersionList, summary="Model versions in the registry", responses=error_responses(401, 403))
-async def list_models(session: SessionDep, _: Admin, name: Annotated[str | None, Query(max_length=64)] = None) -> ModelVersionList:
+@router.get(
+    "/api/models",
+    response_model=ModelVersionList,
+    summary="Model versions in the registry",
+    responses=error_responses(401, 403),
+)
+async def list_models(
+    session: SessionDep, _: Admin, name: Annotated[str | None, Query(max_length=64)] = None
+) -> ModelVersionList:
     return ModelVersionList(items=[ModelVersionOut.of(v) for v in await service.list_versions(session, name)])
 
 

@@ -101,7 +101,9 @@ async def list_jobs(
     if dataset_id is not None:
         query = query.where(TrainingJob.dataset_id == dataset_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    page = await session.scalars(query.order_by(TrainingJob.created_at.desc(), TrainingJob.id).limit(limit).offset(offset))
+    page = await session.scalars(
+        query.order_by(TrainingJob.created_at.desc(), TrainingJob.id).limit(limit).offset(offset)
+    )
     return list(page), total or 0
 
 
@@ -126,7 +128,9 @@ async def list_versions(session: AsyncSession, model_name: str | None) -> list[M
     return list(await session.scalars(query))
 
 
-async def _versions_for_update(session: AsyncSession, model_name: str, version: int) -> tuple[ModelVersion, list[ModelVersion]]:
+async def _versions_for_update(
+    session: AsyncSession, model_name: str, version: int
+) -> tuple[ModelVersion, list[ModelVersion]]:
     versions = list(
         await session.scalars(select(ModelVersion).where(ModelVersion.model_name == model_name).with_for_update())
     )
@@ -136,7 +140,9 @@ async def _versions_for_update(session: AsyncSession, model_name: str, version: 
     return target, versions
 
 
-async def _publish_index(session: AsyncSession, store: ObjectStore, model_name: str, versions: list[ModelVersion]) -> None:
+async def _publish_index(
+    session: AsyncSession, store: ObjectStore, model_name: str, versions: list[ModelVersion]
+) -> None:
     """Commit, then write the index model-sync follows (retried by the next change if S3 fails)."""
     await session.commit()
     body = json.dumps(versions_index(model_name, versions)).encode()
@@ -153,7 +159,9 @@ async def promote_version(session: AsyncSession, store: ObjectStore, model_name:
     return target
 
 
-async def rollback_version(session: AsyncSession, store: ObjectStore, model_name: str, version: int) -> ModelVersion | None:
+async def rollback_version(
+    session: AsyncSession, store: ObjectStore, model_name: str, version: int
+) -> ModelVersion | None:
     target, versions = await _versions_for_update(session, model_name, version)
     if target.status is not ModelStatus.promoted:
         raise Conflict(f"version {version} is not the promoted version", code="not_promoted")
