@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from .models import COMMENT_MAX_LENGTH
+
+Label = Literal["benign", "malignant"]
+
+
+class FeedbackIn(BaseModel):
+    request_id: str = Field(min_length=1, max_length=64, description="from the prediction's answer")
+    actual_label: Label = Field(description="the confirmed diagnosis (case is ignored)")
+    comment: str | None = Field(None, max_length=COMMENT_MAX_LENGTH)
+
+    @field_validator("actual_label", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+class FeedbackOut(BaseModel):
+    request_id: str
+    actual_label: Label
+    comment: str | None
+    created_at: datetime
