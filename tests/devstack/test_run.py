@@ -29,11 +29,15 @@ def start_system(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen:
         str(ports["redis"]),
         "--s3-port",
         str(ports["s3"]),
+        "--serving-grpc-port",
+        str(ports["grpc"]),
     ]
     env = {
         **os.environ,
         "SKINGUARD_INGESTION_PORT": str(ports["ingestion"]),
         "SKINGUARD_ANNOTATION_PORT": str(ports["annotation"]),
+        "SKINGUARD_GATEWAY_PORT": str(ports["gateway"]),
+        "SKINGUARD_SERVING_METRICS_PORT": str(ports["metrics"]),
     }
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = []
@@ -57,7 +61,10 @@ def stop_system(process: subprocess.Popen) -> str:
 
 @pytest.mark.integration
 def test_run_upload_stop_restart_keeps_state(tmp_path):
-    ports = {name: free_port() for name in ("postgres", "redis", "s3", "ingestion", "annotation")}
+    ports = {
+        name: free_port()
+        for name in ("postgres", "redis", "s3", "ingestion", "annotation", "gateway", "grpc", "metrics")
+    }
     data_dir = tmp_path / "data"
     base = f"http://127.0.0.1:{ports['ingestion']}"
 

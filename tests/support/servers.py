@@ -18,7 +18,11 @@ from pathlib import Path
 from skinguard_devstack.servers import SeaweedS3Server
 from skinguard_devstack.stack import BUCKET, Infrastructure
 
-MIGRATE_COMMANDS = (("skinguard-ingestion", "migrate"), ("skinguard-annotation", "migrate"))
+MIGRATE_COMMANDS = (
+    ("skinguard-ingestion", "migrate"),
+    ("skinguard-annotation", "migrate"),
+    ("skinguard-gateway", "migrate"),
+)
 
 
 @dataclass
