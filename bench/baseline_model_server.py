@@ -22,6 +22,8 @@ from PIL import Image
 def create_app(model_path: str) -> FastAPI:
     import keras
 
+    import skinguard_training.models  # noqa: F401  (registers the model's custom layers)
+
     model = keras.saving.load_model(model_path, compile=False)
     size = model.input_shape[1]
     app = FastAPI(title="baseline model_server.py")

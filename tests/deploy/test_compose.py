@@ -15,7 +15,9 @@ from .tools import DEPLOY, REPO, clean_env, compose_binary, run
 COMPOSE_FILE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
 # One-off steps: they run to completion and are never restarted.
-ONE_OFF = {"minio-setup", "migrate-ingestion", "migrate-annotation", "models-init"}
+# Schema migrations, in the order they must run: one at a time (Alembic takes no lock).
+MIGRATIONS = ("migrate-ingestion", "migrate-annotation", "migrate-gateway")
+ONE_OFF = {"minio-setup", *MIGRATIONS, "models-init"}
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
@@ -44,8 +46,8 @@ def env_example() -> dict[str, str]:
 def test_config_is_valid_with_env_example(config: dict) -> None:
     expected = {
         "postgres", "redis", "minio", "minio-setup", "migrate-ingestion", "migrate-annotation",
-        "ingestion", "annotation", "training", "models-init", "model-sync", "serving", "gateway",
-        "nginx", "prometheus",
+        "migrate-gateway", "ingestion", "annotation", "training", "models-init", "model-sync", "serving",
+        "gateway", "nginx", "prometheus",
     }  # fmt: skip
     assert set(config["services"]) == expected
     assert config["services"]["prometheus"]["profiles"] == ["prometheus"]
@@ -101,12 +103,51 @@ def test_startup_waits_for_health_and_completed_steps(config: dict) -> None:
 
 def test_migrations_run_once_in_order(config: dict) -> None:
     services = config["services"]
-    assert services["migrate-ingestion"]["command"] == ["migrate"]
-    assert services["migrate-annotation"]["command"] == ["migrate"]
-    assert "migrate-ingestion" in services["migrate-annotation"]["depends_on"]
-    assert "migrate-ingestion" in services["ingestion"]["depends_on"]
-    for name in ("annotation", "training"):
-        assert "migrate-annotation" in services[name]["depends_on"], name
+    # A chain: each migration waits for the one before it and for nothing else but PostgreSQL.
+    previous = "postgres"
+    for migration in MIGRATIONS:
+        service = services[migration]
+        assert service["command"] == ["migrate"], migration
+        assert set(service["depends_on"]) == {previous}, migration
+        previous = migration
+    # Each service's schema is migrated by its own image, against the database it uses.
+    for name in ("ingestion", "annotation", "gateway"):
+        migration = services[f"migrate-{name}"]
+        assert migration["image"] == services[name]["image"], name
+        url = "SKINGUARD_DATABASE_URL"
+        assert migration["environment"][url] == services[name]["environment"][url], name
+        assert f"migrate-{name}" in services[name]["depends_on"], name
+    assert "migrate-annotation" in services["training"]["depends_on"]
+
+
+def test_gateway_has_its_database_s3_redis_and_serving(config: dict) -> None:
+    services = config["services"]
+    gateway = services["gateway"]["environment"]
+    ingestion = services["ingestion"]["environment"]
+    # PostgreSQL (prediction_log, prediction_feedback), migrated by migrate-gateway first.
+    assert gateway["SKINGUARD_DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert services["gateway"]["depends_on"]["migrate-gateway"]["condition"] == "service_completed_successfully"
+    # S3 as the other services reach it: models/<name>/<version>/metadata.json.
+    for key in ("ENDPOINT_URL", "ACCESS_KEY", "SECRET_KEY", "BUCKET"):
+        assert gateway[f"SKINGUARD_S3_{key}"] == ingestion[f"SKINGUARD_S3_{key}"], key
+    assert "minio-setup" in services["gateway"]["depends_on"]  # its S3 user exists
+    # It never handles patient ids or presigned URLs.
+    assert "SKINGUARD_PSEUDONYM_KEY" not in gateway and "SKINGUARD_S3_PUBLIC_ENDPOINT_URL" not in gateway
+    assert gateway["SKINGUARD_REDIS_URL"] == services["annotation"]["environment"]["SKINGUARD_REDIS_URL"]
+    host, port = gateway["SKINGUARD_SERVING_TARGET"].removeprefix("dns:///").rsplit(":", 1)
+    assert host == "serving" and port == "8500"
+    # migrate-gateway passes the prod placeholder check (S3 secret) without holding the pseudonym key.
+    migration = services["migrate-gateway"]["environment"]
+    assert migration["SKINGUARD_S3_SECRET_KEY"] == gateway["SKINGUARD_S3_SECRET_KEY"]
+    assert "SKINGUARD_PSEUDONYM_KEY" not in migration
+
+
+def test_gateway_is_healthy_without_a_model(config: dict) -> None:
+    # nginx waits for the gateway's health: it must not wait for a model (/readyz would), so that
+    # the gateway's JSON 503s and /health ("degraded") reach clients until one is promoted.
+    probe = " ".join(config["services"]["gateway"]["healthcheck"]["test"])
+    assert "127.0.0.1:8000/healthz" in probe and "/readyz" not in probe
+    assert config["services"]["nginx"]["depends_on"]["gateway"]["condition"] == "service_healthy"
 
 
 def test_state_lives_in_named_volumes(config: dict) -> None:

@@ -21,6 +21,24 @@ OVERLAYS = ("dev", "prod")
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 WORKLOADS = ("Deployment", "Job")
 SERVING_FILES = ("models.config", "batching_parameters.txt", "monitoring.config")
+NAMESPACES = {"dev": "skinguard-dev", "prod": "skinguard"}
+# Least privilege: the keys of skinguard-secrets each container gets, (workload, container) -> keys.
+DB, REDIS, S3_ID, S3_SECRET, PSEUDONYM = (
+    "SKINGUARD_DATABASE_URL", "SKINGUARD_REDIS_URL", "SKINGUARD_S3_ACCESS_KEY", "SKINGUARD_S3_SECRET_KEY",
+    "SKINGUARD_PSEUDONYM_KEY",
+)  # fmt: skip
+SECRET_KEYS = {
+    ("ingestion", "ingestion"): {DB, S3_ID, S3_SECRET, PSEUDONYM},
+    ("annotation", "annotation"): {DB, S3_ID, S3_SECRET, PSEUDONYM, REDIS},
+    ("training-worker", "worker"): {DB, S3_ID, S3_SECRET, PSEUDONYM, REDIS},
+    ("serving", "model-sync"): {S3_ID, S3_SECRET, PSEUDONYM},
+    # Prediction log and feedback, model metadata in S3, cache; never patient ids.
+    ("gateway", "gateway"): {DB, S3_ID, S3_SECRET, REDIS},
+    # `migrate` checks the placeholder secrets its service's settings check, even in prod.
+    ("migrate", "ingestion"): {DB, S3_SECRET, PSEUDONYM},
+    ("migrate", "annotation"): {DB, S3_SECRET, PSEUDONYM},
+    ("migrate", "gateway"): {DB, S3_SECRET},
+}
 
 
 def render(directory: Path) -> list[dict]:
@@ -56,6 +74,11 @@ def containers(spec: dict) -> list[dict]:
     return [*spec.get("initContainers", []), *spec["containers"]]
 
 
+def app_secret(ref: dict) -> bool:
+    """A reference to skinguard-secrets (in dev with the hash suffix kustomize's generator adds)."""
+    return re.fullmatch(r"skinguard-secrets(-[a-z0-9]+)?", ref.get("name", "")) is not None
+
+
 def pod_labels(docs: list[dict]) -> dict[str, dict]:
     workloads = (doc for doc in docs if doc["kind"] in WORKLOADS)
     return {doc["metadata"]["name"]: doc["spec"]["template"]["metadata"]["labels"] for doc in workloads}
@@ -78,7 +101,7 @@ def test_every_manifest_validates_strictly(overlay: tuple[str, list[dict]]) -> N
 
 def test_one_namespace_per_overlay(overlay: tuple[str, list[dict]]) -> None:
     name, docs = overlay
-    namespace = {"dev": "skinguard-dev", "prod": "skinguard"}[name]
+    namespace = NAMESPACES[name]
     labels = named(docs, "Namespace")[namespace]["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
     assert {doc["metadata"].get("namespace") for doc in docs if doc["kind"] != "Namespace"} == {namespace}
@@ -162,7 +185,71 @@ def test_migrations_run_in_order_in_one_job(overlay: tuple[str, list[dict]]) -> 
     _, docs = overlay
     job = named(docs, "Job")["migrate"]["spec"]["template"]["spec"]
     steps = [(c["image"].rsplit("/", 1)[-1].split(":")[0], c["args"]) for c in containers(job)]
-    assert steps == [("ingestion", ["migrate"]), ("annotation", ["migrate"])]
+    assert steps == [("ingestion", ["migrate"]), ("annotation", ["migrate"]), ("gateway", ["migrate"])]
+    # One after the other: every step but the last is a plain init container (no sidecar).
+    assert len(job["containers"]) == 1
+    assert all("restartPolicy" not in c for c in job["initContainers"])
+    # Each step runs its service's own image.
+    deployments = {name: spec["containers"][0]["image"] for name, spec in pod_specs(docs).items()}
+    for container in containers(job):
+        assert container["image"] == deployments[container["name"]], container["name"]
+
+
+def test_each_container_gets_only_the_secret_keys_it_needs(overlay: tuple[str, list[dict]]) -> None:
+    _, docs = overlay
+    granted = {
+        (name, container["name"]): {
+            item["valueFrom"]["secretKeyRef"]["key"]
+            for item in container.get("env", [])
+            if app_secret(item.get("valueFrom", {}).get("secretKeyRef", {}))
+        }
+        for name, spec in pod_specs(docs).items()
+        for container in containers(spec)
+    }
+    granted = {where: keys for where, keys in granted.items() if keys}
+    assert granted == SECRET_KEYS
+
+
+def test_gateway_has_its_database_s3_and_serving(overlay: tuple[str, list[dict]]) -> None:
+    name, docs = overlay
+    specs = pod_specs(docs)
+    gateway = specs["gateway"]["containers"][0]
+    env = {item["name"]: item for item in gateway["env"]}
+    assert app_secret(env[DB]["valueFrom"]["secretKeyRef"]) and env[DB]["valueFrom"]["secretKeyRef"]["key"] == DB
+    # The same database the migration Job creates its tables in.
+    migration = next(c for c in specs["migrate"]["containers"] if c["name"] == "gateway")
+    assert {item["name"]: item for item in migration["env"]}[DB] == env[DB]
+    # Bucket, region or endpoint and the serving target come from the shared ConfigMap.
+    config_name = gateway["envFrom"][0]["configMapRef"]["name"]
+    config = named(docs, "ConfigMap")[config_name]["data"]
+    assert config["SKINGUARD_S3_BUCKET"]
+    if name == "dev":
+        assert config["SKINGUARD_S3_ENDPOINT_URL"] == "http://minio:9000"
+    # gRPC's DNS resolver on the headless Service: every ready serving pod, spread by round_robin.
+    target = re.fullmatch(r"dns:///([\w.-]+):(\d+)", config["SKINGUARD_SERVING_TARGET"])
+    assert target, config["SKINGUARD_SERVING_TARGET"]
+    host, port = target.groups()
+    assert host == f"serving-grpc.{NAMESPACES[name]}.svc.cluster.local"
+    service = named(docs, "Service")["serving-grpc"]["spec"]
+    assert service["clusterIP"] == "None"
+    assert service["selector"] == named(docs, "Deployment")["serving"]["spec"]["selector"]["matchLabels"]
+    assert [p["port"] for p in service["ports"]] == [int(port)]
+    assert service.get("publishNotReadyAddresses") is not True  # only pods with the model AVAILABLE
+    # Servers close connections now and then, so the gateways re-resolve and find new replicas.
+    server = next(c for c in specs["serving"]["containers"] if c["name"] == "serving")
+    flags = dict(arg.removeprefix("--").split("=", 1) for arg in server["args"])
+    assert flags["port"] == port
+    assert "grpc.max_connection_age_ms=" in flags["grpc_channel_arguments"]
+
+
+def test_gateway_stays_ready_without_a_model(overlay: tuple[str, list[dict]]) -> None:
+    # /readyz fails until a model version is AVAILABLE (and while the database is down), for every
+    # replica at once; the gateway answers 503 itself meanwhile, so it stays in the Service.
+    _, docs = overlay
+    gateway = pod_specs(docs)["gateway"]["containers"][0]
+    assert gateway["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert gateway["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert "startupProbe" not in gateway
 
 
 def test_only_the_gateway_is_exposed(overlay: tuple[str, list[dict]]) -> None:
@@ -196,14 +283,70 @@ def test_only_the_services_that_need_them_reach_datastores(overlay: tuple[str, l
         for store in ("postgres", "s3", "redis")
     }
     extra_s3 = {"minio-setup"} if "minio" in named(docs, "Deployment") else set()
-    assert clients["postgres"] == {"ingestion", "annotation", "training-worker", "migrate"}
-    assert clients["s3"] == {"ingestion", "annotation", "training-worker", "serving", *extra_s3}
+    assert clients["postgres"] == {"ingestion", "annotation", "training-worker", "gateway", "migrate"}
+    assert clients["s3"] == {"ingestion", "annotation", "training-worker", "serving", "gateway", *extra_s3}
     assert clients["redis"] == {"annotation", "training-worker", "gateway"}
     policies = named(docs, "NetworkPolicy")
-    for store, port in (("postgres", 5432), ("redis", 6379)):
+    for store, ports in (("postgres", [5432]), ("redis", [6379]), ("s3", [443, 9000])):
         egress = policies[f"{store}-clients"]["spec"]
         assert egress["podSelector"] == {"matchLabels": {f"skinguard.io/{store}": "client"}}
-        assert [p["port"] for rule in egress["egress"] for p in rule["ports"]] == [port]
+        assert [p["port"] for rule in egress["egress"] for p in rule["ports"]] == ports
+        assert all("to" not in rule for rule in egress["egress"])  # ports only: managed services too
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    assert set(selector) <= {"matchLabels"}, f"only matchLabels selectors are understood here: {selector}"
+    return all(labels.get(key) == value for key, value in selector.get("matchLabels", {}).items())
+
+
+def peer_name(peer: dict) -> str:
+    if "namespaceSelector" in peer:
+        assert peer["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}, peer
+        return "kube-dns"
+    return peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+
+
+def egress_of(docs: list[dict], labels: dict) -> set[tuple[str, int]]:
+    """(peer, port) for every egress the policies allow pods with these labels; peer "*" is anywhere."""
+    allowed = set()
+    for policy in named(docs, "NetworkPolicy").values():
+        if not selects(policy["spec"]["podSelector"], labels):
+            continue
+        for rule in policy["spec"].get("egress", []):
+            peers = [peer_name(peer) for peer in rule.get("to", [])] or ["*"]
+            allowed |= {(peer, port["port"]) for peer in peers for port in rule["ports"]}
+    return allowed
+
+
+def test_the_gateway_reaches_exactly_what_it_needs(overlay: tuple[str, list[dict]]) -> None:
+    _, docs = overlay
+    labels = pod_labels(docs)
+    assert egress_of(docs, labels["gateway"]) == {
+        ("kube-dns", 53),
+        ("serving", 8500),
+        ("*", 5432),  # PostgreSQL
+        ("*", 443),  # S3
+        ("*", 9000),  # MinIO
+        ("*", 6379),  # Redis
+    }
+    # Serving, in turn, admits only the gateway (on gRPC), besides Prometheus.
+    serving = named(docs, "NetworkPolicy")["serving"]["spec"]
+    assert [peer["podSelector"] for rule in serving["ingress"] for peer in rule["from"]] == [
+        {"matchLabels": {"app.kubernetes.io/name": "gateway"}}
+    ]
+
+
+def test_dev_datastores_admit_their_clients_only(dev: list[dict]) -> None:
+    labels = pod_labels(dev)
+    policies = named(dev, "NetworkPolicy")
+    for store, label, port in (("postgres", "postgres", 5432), ("minio", "s3", 9000), ("redis", "redis", 6379)):
+        spec = policies[store]["spec"]
+        assert spec["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": store}}
+        (rule,) = spec["ingress"]
+        assert [p["port"] for p in rule["ports"]] == [port]
+        admitted = {name for name, pod in labels.items() for peer in rule["from"] if selects(peer["podSelector"], pod)}
+        expected = {name for name, pod in labels.items() if pod.get(f"skinguard.io/{label}") == "client"}
+        assert admitted == expected and "gateway" in admitted, store
 
 
 def test_secret_and_config_references_resolve_in_dev(dev: list[dict]) -> None:
