@@ -141,7 +141,9 @@ async def test_real_kaggle_images_import(tmp_path, callers, transport):
     assert summary.imported == 4 and not summary.rejected
 
 
-async def test_identical_files_are_labelled_once_and_conflicts_reported(tmp_path, callers, transport, ingestion_service):
+async def test_identical_files_are_labelled_once_and_conflicts_reported(
+    tmp_path, callers, transport, ingestion_service
+):
     root = tmp_path / "dupes"
     for label in ("benign", "malignant"):
         (root / label).mkdir(parents=True)

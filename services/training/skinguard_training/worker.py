@@ -96,7 +96,9 @@ def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
     shutil.rmtree(work_dir, ignore_errors=True)  # a re-run after a lost worker starts clean
 
     def on_progress(epoch: int, batch: int, metrics: dict) -> None:
-        recorder.progress({"phase": "training", "epoch": epoch, "batch": batch, "metrics": metrics})
+        epoch_ended = any(name.startswith("val_") for name in metrics)  # always record an epoch's result
+        update = {"phase": "training", "epoch": epoch, "batch": batch, "metrics": metrics}
+        recorder.progress(update, force=epoch_ended)
 
     def should_cancel() -> bool:
         return bool(redis.exists(cancel_key(job_id)))
