@@ -261,6 +261,13 @@ def test_only_the_gateway_is_exposed(overlay: tuple[str, list[dict]]) -> None:
         for path in rule["http"]["paths"]
     }
     assert backends == {"gateway"}
+    exposed = {
+        path["path"]
+        for ingress in named(docs, "Ingress").values()
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    assert exposed == {"/predict", "/predict_base64", "/feedback", "/health", "/monitoring"}
     assert all(service["spec"].get("type", "ClusterIP") == "ClusterIP" for service in named(docs, "Service").values())
     policies = named(docs, "NetworkPolicy")
     assert policies["default-deny"]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
