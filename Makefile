@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-unit lint bench bench-ingest bench-training bench-gateway protos clean
+.PHONY: install run test test-unit lint typecheck bench bench-ingest bench-training bench-gateway protos clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -29,6 +29,9 @@ test-unit: install
 
 lint: install
 	$(BIN)/ruff check services tests bench
+
+typecheck: install
+	$(BIN)/mypy services/*/skinguard_*
 
 # Benchmarks print figures (no assertions); `make bench` runs them all.
 bench: bench-ingest bench-training bench-gateway

@@ -29,12 +29,12 @@ async def _run(args: argparse.Namespace, settings: CommonSettings) -> int:
                     state = "revoked" if key.revoked_at else "active"
                     print(f"{key.id}  {key.role.value:<9} {state:<7} {key.user_id}  {key.name}")
             else:
-                key = await session.get(ApiKey, uuid.UUID(args.key_id))
-                if key is None:
+                revoked = await session.get(ApiKey, uuid.UUID(args.key_id))
+                if revoked is None:
                     print(f"no API key with id {args.key_id}", file=sys.stderr)
                     return 1
-                key.revoked_at = key.revoked_at or datetime.now(UTC)
-                print(f"revoked {key.id}")
+                revoked.revoked_at = revoked.revoked_at or datetime.now(UTC)
+                print(f"revoked {revoked.id}")
     finally:
         await engine.dispose()
     return 0

@@ -130,19 +130,20 @@ def promote(target: ModelVersion, versions: Sequence[ModelVersion]) -> None:
 
 def rollback(target: ModelVersion, versions: Sequence[ModelVersion]) -> ModelVersion | None:
     """Withdraw the promoted ``target``; the version promoted before it returns. Returns that one."""
+    cutoff = target.promoted_at
     earlier = [
-        v
+        (v.promoted_at, v)
         for v in versions
         if v is not target
-        and v.promoted_at is not None
-        and target.promoted_at is not None
-        and v.promoted_at < target.promoted_at
         and v.status is ModelStatus.archived
+        and v.promoted_at is not None
+        and cutoff is not None
+        and v.promoted_at < cutoff
     ]
     target.status = ModelStatus.rejected
     if not earlier:
         return None
-    previous = max(earlier, key=lambda v: v.promoted_at)
+    _, previous = max(earlier, key=lambda pair: pair[0])
     previous.status = ModelStatus.promoted
     previous.promoted_at = datetime.now(UTC)
     return previous

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from fastapi import FastAPI
 
@@ -11,15 +12,17 @@ from .logging import configure_logging
 from .migrate import upgrade
 from .settings import CommonSettings
 
+SettingsT = TypeVar("SettingsT", bound=CommonSettings)
+
 
 def service_main(
     *,
     prog: str,
     description: str,
-    settings_factory: Callable[[], CommonSettings],
+    settings_factory: Callable[[], SettingsT],
     migration_packages: Sequence[str],
-    create_app: Callable[[CommonSettings], FastAPI],
-    address: Callable[[CommonSettings], tuple[str, int]],
+    create_app: Callable[[SettingsT], FastAPI],
+    address: Callable[[SettingsT], tuple[str, int]],
     argv: list[str] | None = None,
 ) -> int:
     parser = argparse.ArgumentParser(prog=prog, description=description)

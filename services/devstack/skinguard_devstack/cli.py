@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         print("applying migrations ...", flush=True)
         run_migrations(env)
         keys = ensure_dev_keys(infra.data_dir / "dev-keys.json", env)
-        ports = {spec.name: _port(spec.port_variable, spec.default_port) for spec in SERVICES if spec.http}
+        ports = {spec.name: _port(spec.port_variable, spec.default_port) for spec in SERVICES if spec.port_variable}
         print("starting services ...", flush=True)
         services = start_services(env, infra.data_dir / "logs", ports)
         _print_summary(infra, services, keys, env["SKINGUARD_SERVING_TARGET"])

@@ -182,8 +182,8 @@ class ServiceProcess:
         self.heartbeat_file = state / "run" / f"{spec.name}.alive"
         self.heartbeat_file.parent.mkdir(parents=True, exist_ok=True)
         self.heartbeat_file.unlink(missing_ok=True)
-        own_env = (
-            {spec.port_variable: str(port)}
+        own_env: dict[str, str] = (
+            {str(spec.port_variable): str(port)}
             if spec.http
             else {
                 "SKINGUARD_HEARTBEAT_FILE": str(self.heartbeat_file),

@@ -60,7 +60,9 @@ class RateLimiter:
 
 async def _count_in_redis(redis: Redis, key: str) -> int:
     async with redis.pipeline(transaction=True) as pipeline:
-        count, _ = await pipeline.incr(key).expire(key, WINDOW_SECONDS + 1).execute()
+        pipeline.incr(key)
+        pipeline.expire(key, WINDOW_SECONDS + 1)
+        count, _ = await pipeline.execute()
     return count
 
 

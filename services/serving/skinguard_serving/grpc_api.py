@@ -34,7 +34,7 @@ class _Answering:
         self._manager = manager
         self._metrics = metrics
 
-    def _answer(
+    def _answer(  # type: ignore[return]  # context.abort always raises
         self, api: str, request, context: grpc.ServicerContext, handle: Callable[[], tuple[Response, int | None]]
     ) -> Response:
         started = time.perf_counter()

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -56,7 +57,7 @@ class ModelServer:
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
         self._stopping = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="model-poller", daemon=True)
-        self._metrics_http = None
+        self._metrics_http: WSGIServer | None = None
 
     def start(self) -> None:
         self.manager.configure(self._initial_models())
@@ -65,10 +66,11 @@ class ModelServer:
         self.grpc_port = self._grpc.add_insecure_port(address)
         self._grpc.start()
         if self.settings.serving_metrics_port:
-            self._metrics_http, _ = start_http_server(
+            metrics_http, _ = start_http_server(
                 self.settings.serving_metrics_port, self.settings.serving_host, registry=self.metrics.registry
             )
-            self.metrics_port = self._metrics_http.server_port
+            self._metrics_http = metrics_http
+            self.metrics_port = metrics_http.server_port
         self._update_health()
         self._poller.start()
         log.info("model server listening", extra={"grpc_port": self.grpc_port, "metrics_port": self.metrics_port})

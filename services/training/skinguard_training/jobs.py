@@ -115,7 +115,7 @@ def fail_stale_jobs(engine: Engine, stale_after_seconds: float) -> list[uuid.UUI
             )
         )
         for job in stale:
-            JobRecorder._finish(job, JobState.failed, f"no heartbeat since {job.heartbeat_at.isoformat()}: worker lost")
+            JobRecorder._finish(job, JobState.failed, f"no heartbeat since {job.heartbeat_at}: worker lost")
     return [job.id for job in stale]
 
 

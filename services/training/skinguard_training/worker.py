@@ -60,7 +60,7 @@ def _manifest_and_fetch(settings: WorkerSettings, s3, dataset_id: uuid.UUID):
     manifest = json.loads(
         s3.get_object(Bucket=settings.s3_bucket, Key=f"datasets/{dataset_id}/manifest.json")["Body"].read()
     )
-    existing = set()
+    existing: set[str] = set()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.s3_bucket, Prefix="images/"):
         existing.update(item["Key"] for item in page.get("Contents", []))
 

@@ -170,4 +170,5 @@ async def export_dataset(session: AsyncSession, dataset: Dataset, url_of: Callab
         .join(DatasetImage, DatasetImage.image_id == ImageView.id)
         .where(DatasetImage.dataset_id == dataset.id)
     )
-    return build_export(dataset, [tuple(row) for row in rows], url_of=url_of)
+    members = [(image, label, split, group) for image, label, split, group in rows]
+    return build_export(dataset, members, url_of=url_of)

@@ -73,8 +73,8 @@ def _assign_groups(
     groups: list[list[int]], labels: list[str], fractions: dict[str, float], seed: int
 ) -> dict[int, str]:
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(groups))
-    order = sorted(order, key=lambda g: -len(groups[g]))  # stable: ties keep the seeded order
+    # Largest groups first; sorted() is stable, so ties keep the seeded order.
+    order = sorted(rng.permutation(len(groups)).tolist(), key=lambda g: -len(groups[g]))
     totals = {label: labels.count(label) for label in LABELS}
     targets = {split: {label: fractions[split] * totals[label] for label in LABELS} for split in SPLITS}
     assigned = {split: dict.fromkeys(LABELS, 0) for split in SPLITS}

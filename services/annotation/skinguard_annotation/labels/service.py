@@ -106,7 +106,7 @@ async def current_votes(session: AsyncSession) -> list[tuple[uuid.UUID, uuid.UUI
     rows = await session.execute(
         select(Annotation.image_id, Annotation.annotator_id, Annotation.label).where(Annotation.superseded_at.is_(None))
     )
-    return [tuple(row) for row in rows]
+    return [(image_id, annotator_id, label) for image_id, annotator_id, label in rows]
 
 
 async def agreement(session: AsyncSession) -> tuple[OverallAgreement, list[PairAgreement]]:

@@ -51,7 +51,7 @@ def near_duplicate_pairs(
         return []
     canonical = np.array([_parse(text) for text in hashes], dtype=np.uint64)
     variants = np.array([_orientations(_unpack(int(value))) for value in canonical], dtype=np.uint64)
-    pairs = []
+    pairs: list[tuple[int, int]] = []
     for start in range(0, len(hashes), chunk):
         block = variants[start : start + chunk]
         distances = np.bitwise_count(block[:, :, None] ^ canonical[None, None, :]).min(axis=1)

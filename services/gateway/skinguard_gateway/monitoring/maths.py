@@ -51,7 +51,8 @@ class StatsTally:
 
 
 def tally_by_version(rows: Iterable[BinCounts]) -> tuple[StatsTally, dict[tuple[str, int], StatsTally]]:
-    overall, by_version = StatsTally(), defaultdict(StatsTally)
+    overall = StatsTally()
+    by_version: defaultdict[tuple[str, int], StatsTally] = defaultdict(StatsTally)
     for row in rows:
         overall.add(row)
         by_version[row.model_name, row.model_version].add(row)
