@@ -6,14 +6,13 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from skinguard_common.imaging import ImageLimits
-from skinguard_common.settings import CommonSettings
+from skinguard_common.imaging.settings import ImageIntakeSettings
 
 from .serving.client import ModelRef
 from .usability import UsabilityThresholds
 
 
-class GatewaySettings(CommonSettings):
+class GatewaySettings(ImageIntakeSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
 
@@ -33,10 +32,6 @@ class GatewaySettings(CommonSettings):
     rate_limit_per_minute: int = Field(60, ge=0, description="predictions and feedback per client IP; 0: no limit")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    max_upload_bytes: int = 10 * 1024 * 1024
-    min_image_width: int = 224
-    min_image_height: int = 224
-    max_image_pixels: int = 40_000_000
     # Unusable photos are refused with a reason; 0 turns a check off. The kaggle-mvb and
     # HAM10000 photos all score blur >= 5.6 and brightness 58-230.
     min_blur_score: float = Field(1.0, ge=0)
@@ -65,15 +60,6 @@ class GatewaySettings(CommonSettings):
     @property
     def model_ref(self) -> ModelRef:
         return ModelRef(name=self.model_name, version=self.model_version, label=self.model_version_label)
-
-    @property
-    def image_limits(self) -> ImageLimits:
-        return ImageLimits(
-            max_bytes=self.max_upload_bytes,
-            min_width=self.min_image_width,
-            min_height=self.min_image_height,
-            max_pixels=self.max_image_pixels,
-        )
 
     @property
     def usability(self) -> UsabilityThresholds:

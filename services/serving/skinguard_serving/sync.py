@@ -17,12 +17,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import boto3
 import grpc
 from botocore.client import BaseClient
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from skinguard_common.storage import s3_client
 from skinguard_protos.tensorflow_serving.apis import get_model_status_pb2, model_service_pb2_grpc
 
 from .config import ensure_model, set_version_labels
@@ -49,23 +48,6 @@ class SyncResult:
     downloaded: list[int]
     removed: list[int]
     labels: dict[str, int]
-
-
-def s3_client(settings: ServingSettings) -> BaseClient:
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint_url,
-        region_name=settings.s3_region,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key.get_secret_value(),
-        config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "path"},
-            connect_timeout=settings.s3_timeout_seconds,
-            read_timeout=settings.s3_timeout_seconds * 4,
-            retries={"max_attempts": 3, "mode": "standard"},
-        ),
-    )
 
 
 class ModelSync:
