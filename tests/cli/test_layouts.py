@@ -59,3 +59,38 @@ def test_unusable_directories_say_why(tmp_path, setup):
     directory = tmp_path / "nowhere" if setup == "missing" else tmp_path
     with pytest.raises(LayoutError):
         discover(directory)
+
+
+def test_isic_csv_maps_benign_malignant_and_keeps_patients_and_sites(tmp_path):
+    collection_dir = tmp_path / "isic2020"
+    (collection_dir / "images").mkdir(parents=True)
+    lines = [
+        "image_id,patient_id,diagnosis,benign_malignant,target,sex,age_approx,anatom_site",
+        "ISIC_1,IP_1,melanoma,malignant,1,male,45.0,torso",
+        "ISIC_2,IP_1,nevus,benign,0,male,45.0,",
+        "ISIC_3,,unknown,benign,0,female,,unknown",
+    ]
+    (collection_dir / "metadata.csv").write_text("\n".join(lines))
+    for image_id in ("ISIC_1", "ISIC_2", "ISIC_3"):
+        (collection_dir / "images" / f"{image_id}.jpg").write_bytes(images.jpeg(256, 256))
+    collection = discover(collection_dir)
+    assert collection.layout == "isic" and collection.source == "isic2020" and not collection.low_resolution
+    by_key = {item.key: item for item in collection.items}
+    assert [by_key[key].label for key in ("ISIC_1", "ISIC_2", "ISIC_3")] == ["malignant", "benign", "benign"]
+    assert by_key["ISIC_1"].upload_fields == {"source": "isic2020", "patient_id": "IP_1", "location": "torso"}
+    assert by_key["ISIC_3"].upload_fields == {"source": "isic2020"}  # no patient, unknown site
+    details = by_key["ISIC_1"].label_metadata["import"]
+    assert (details["layout"], details["diagnosis"], details["age"], details["sex"]) == (
+        "isic",
+        "melanoma",
+        45.0,
+        "male",
+    )
+    assert by_key["ISIC_3"].label_metadata["import"]["age"] is None
+
+
+def test_isic_csv_with_an_unknown_label_says_which(tmp_path):
+    (tmp_path / "metadata.csv").write_text("image_id,benign_malignant\nISIC_9,indeterminate\n")
+    (tmp_path / "ISIC_9.jpg").write_bytes(images.jpeg())
+    with pytest.raises(LayoutError, match="unknown benign_malignant 'indeterminate'"):
+        discover(tmp_path)

@@ -90,3 +90,4 @@ class DatasetImage(Base):
     label: Mapped[str] = mapped_column(String(20))
     split: Mapped[str] = mapped_column(String(10))
     group_key: Mapped[str] = mapped_column(String(80))
+    label_metadata: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

@@ -2,8 +2,10 @@
 
 - folder per label: any ``benign/`` or ``malignant/`` directory below DIR (``DIR/benign/*.jpg``,
   ``DIR/train/malignant/*.png`` ...);
-- HAM10000: ``HAM10000_metadata.csv`` in DIR, images found by ``image_id`` anywhere below DIR;
-  ``dx`` mel/bcc/akiec are malignant, nv/bkl/df/vasc benign.
+- a metadata CSV (``CsvLayout``: a column mapping), images found by ``image_id`` anywhere below DIR:
+  HAM10000 (``HAM10000_metadata.csv``; ``dx`` mel/bcc/akiec are malignant, nv/bkl/df/vasc
+  benign; ``lesion_id`` groups) and ISIC-style collections (``metadata.csv`` with
+  ``benign_malignant``; ``patient_id`` groups, pseudonymised by ingestion; ``anatom_site``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 LABEL_DIRECTORIES = {"benign", "malignant"}
 HAM_METADATA = "HAM10000_metadata.csv"
+ISIC_METADATA = "metadata.csv"  # ISIC Archive / challenge style: image_id, patient_id, benign_malignant, ...
 HAM_MALIGNANT = {"mel", "bcc", "akiec"}
 HAM_BENIGN = {"nv", "bkl", "df", "vasc"}
 SPLIT_DIRECTORY_NAMES = {"train", "test", "val", "validation"}
@@ -64,43 +67,100 @@ def folder_per_label(directory: Path, source: str) -> Collection:
     return Collection("folders", source, items, low_resolution=False)
 
 
-def _ham_label(dx: str) -> str:
-    if dx in HAM_MALIGNANT:
-        return "malignant"
-    if dx in HAM_BENIGN:
-        return "benign"
-    raise LayoutError(f"unknown HAM10000 diagnosis {dx!r}")
+@dataclass(frozen=True)
+class CsvLayout:
+    """A collection described by a metadata CSV: which column holds what."""
+
+    name: str
+    metadata_file: str
+    label_column: str
+    labels: dict[str, str]  # value of label_column -> benign | malignant
+    lesion_column: str | None = None
+    patient_column: str | None = None  # pseudonymised by ingestion, as any upload's patient_id
+    location_column: str | None = None
+    age_column: str | None = None
+    detail_columns: tuple[str, ...] = ()  # kept in the label's metadata
+    low_resolution: bool = False  # known to hold downsampled copies below the service's minimum
+    source: str | None = None  # the default source name; None: the directory's name
+
+    def label(self, row: dict[str, str]) -> str:
+        value = (row.get(self.label_column) or "").strip().lower()
+        if value not in self.labels:
+            raise LayoutError(f"unknown {self.label_column} {value!r} in {self.metadata_file}")
+        return self.labels[value]
 
 
-def ham10000(directory: Path, source: str) -> Collection:
+HAM10000 = CsvLayout(
+    name="ham10000",
+    metadata_file=HAM_METADATA,
+    label_column="dx",
+    labels={dx: "malignant" for dx in HAM_MALIGNANT} | {dx: "benign" for dx in HAM_BENIGN},
+    lesion_column="lesion_id",
+    location_column="localization",
+    age_column="age",
+    detail_columns=("image_id", "dx", "dx_type", "sex", "localization"),
+    low_resolution=True,
+    source="ham10000",
+)
+ISIC_CSV = CsvLayout(
+    name="isic",
+    metadata_file=ISIC_METADATA,
+    label_column="benign_malignant",
+    labels={"benign": "benign", "malignant": "malignant"},
+    patient_column="patient_id",
+    location_column="anatom_site",
+    age_column="age_approx",
+    detail_columns=("image_id", "diagnosis", "sex", "anatom_site"),
+)
+CSV_LAYOUTS = (HAM10000, ISIC_CSV)
+
+
+def csv_collection(directory: Path, source: str, layout: CsvLayout) -> Collection:
+    """Images listed in ``layout.metadata_file`` by ``image_id``, found anywhere below ``directory``."""
     by_stem = {path.stem: path for path in _images_below(directory)}
     items = []
-    with open(directory / HAM_METADATA, newline="") as handle:
+    with open(directory / layout.metadata_file, newline="") as handle:
         for row in csv.DictReader(handle):
-            path = by_stem.get(row["image_id"])
+            path = by_stem.get(row.get("image_id", ""))
             if path is None:
                 continue  # listed but not shipped: reported by the count below
-            fields = {"source": source, "lesion_id": row["lesion_id"]}
-            if row.get("localization") and row["localization"] != "unknown":
-                fields["location"] = row["localization"]
-            details = {k: row.get(k) for k in ("image_id", "dx", "dx_type", "sex", "localization")}
-            details["age"] = float(row["age"]) if row.get("age") else None
+            fields = {"source": source}
+            for field_name, column in (("lesion_id", layout.lesion_column), ("patient_id", layout.patient_column)):
+                if column and row.get(column):
+                    fields[field_name] = row[column]
+            location = row.get(layout.location_column or "") or ""
+            if location and location != "unknown":
+                fields["location"] = location
+            details: dict[str, Any] = {column: row.get(column) for column in layout.detail_columns}
+            if layout.age_column:
+                details["age"] = _number(row.get(layout.age_column))
             items.append(
                 ImportItem(
-                    path, row["image_id"], _ham_label(row["dx"]), fields, {"import": {"layout": "ham10000", **details}}
+                    path, row["image_id"], layout.label(row), fields, {"import": {"layout": layout.name, **details}}
                 )
             )
     if not items:
-        raise LayoutError(f"{directory / HAM_METADATA} lists no image found below {directory}")
-    return Collection("ham10000", source, items, low_resolution=True)
+        raise LayoutError(f"{directory / layout.metadata_file} lists no image found below {directory}")
+    return Collection(layout.name, source, items, low_resolution=layout.low_resolution)
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
 
 
 def discover(directory: Path, source: str | None = None) -> Collection:
     if not directory.is_dir():
         raise LayoutError(f"{directory} is not a directory")
-    if (directory / HAM_METADATA).is_file():
-        return ham10000(directory, source or "ham10000")
+    for layout in CSV_LAYOUTS:
+        if (directory / layout.metadata_file).is_file():
+            return csv_collection(directory, source or layout.source or default_source(directory), layout)
     collection = folder_per_label(directory, source or default_source(directory))
     if not collection.items:
-        raise LayoutError(f"no images found in {directory}: expected benign/ and malignant/ folders or {HAM_METADATA}")
+        raise LayoutError(
+            f"no images found in {directory}: expected benign/ and malignant/ folders, {HAM_METADATA} or "
+            f"{ISIC_METADATA}"
+        )
     return collection

@@ -1,46 +1,74 @@
-"""The original design's augmentations, done in TensorFlow ops on whole batches.
+"""Training augmentations, done in TensorFlow ops on whole batches.
 
-Per image: a random one of the 8 flips and 90-degree rotations (what horizontal flip, vertical
-flip and rotate-90 together produce, each with equal chance), then, scaled by ``strength``,
-colour jitter (brightness, contrast, saturation, hue) and, for some images, a Gaussian blur.
+They attack what differs between clinics rather than between lesions: framing, orientation,
+camera colour and exposure. Per image, scaled by the policy:
+
+* geometry: a random resized crop (a share of the area between ``min_crop_area`` and 1, aspect
+  ratio 3:4 to 4:3), a rotation by any angle and a mirror flip, as one affine warp with the
+  border reflected; without ``any_angle`` and crops, one of the 8 flips and 90-degree rotations;
+* colour: brightness, contrast, saturation, hue and gamma jitter, and for some images a
+  Gaussian blur.
+
 Every random draw is stateless from ``seed``, so a batch and a seed always give the same output.
-
-Built for speed on CPU: the orientation is one gather on the uint8 pixels, the colour jitter one
-per-image affine map, and only the images drawn for blurring are convolved.
+Built for speed on CPU: the geometry is one projective-transform kernel per batch, the colour
+jitter one per-image affine map, and only the images drawn for blurring are convolved.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
+from skinguard_common.training_config import TrainingConfig
+
 # Ranges at strength 1; strength s scales each: a factor is drawn from 1 +- s * range.
-_BRIGHTNESS = 0.25
-_CONTRAST = 0.25
-_SATURATION = 0.25
+_BRIGHTNESS = 0.3
+_CONTRAST = 0.3
+_SATURATION = 0.3
 _HUE_DEGREES = 18.0
-_BLUR_PROBABILITY = 0.5  # of an image being blurred, at strength 1
+_LOG_GAMMA = math.log(1.4)  # gamma drawn log-uniformly from 1/1.4 to 1.4
+_BLUR_PROBABILITY = 0.3  # of an image being blurred, at strength 1
 _BLUR_SIGMA = (0.5, 1.5)  # pixels
 _BLUR_RADIUS = 4  # taps each side: covers about 3 sigma
+_LOG_ASPECT = math.log(4 / 3)  # crops' aspect ratio drawn log-uniformly from 3:4 to 4:3
 
 # RGB <-> YIQ: brightness scales Y, saturation scales and hue rotates the (I, Q) chroma plane.
 _RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], np.float32)
 _YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ).astype(np.float32)
 
 
-def augment_batch(images: tf.Tensor, seed: tf.Tensor, strength: float) -> tf.Tensor:
+@dataclass(frozen=True)
+class AugmentationPolicy:
+    """How strongly to augment: ``strength`` scales the colour ranges (0: none)."""
+
+    strength: float = 1.0
+    min_crop_area: float = 1.0  # 1: no cropping
+    any_angle: bool = False  # rotate by any angle, not only 90-degree steps
+
+    @property
+    def dihedral_only(self) -> bool:
+        return self.min_crop_area >= 1 and not self.any_angle
+
+
+def augment_batch(images: tf.Tensor, seed: tf.Tensor, policy: AugmentationPolicy) -> tf.Tensor:
     """Augment a batch ``(n, side, side, 3)`` of RGB pixels 0-255; ``seed`` is two integers.
 
     Returns a tensor of the same shape and dtype, in 0-255 (rounded for integer dtypes).
     """
     geometry_seed, colour_seed, blur_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
-    oriented = _random_dihedral(images, geometry_seed)
-    if strength == 0:
-        return oriented
-    pixels = _colour_jitter(tf.cast(oriented, tf.float32), colour_seed, strength)
-    pixels = tf.clip_by_value(_random_blur(pixels, blur_seed, strength), 0.0, 255.0)
+    if policy.dihedral_only:
+        pixels = tf.cast(_random_dihedral(images, geometry_seed), tf.float32)
+        if policy.strength == 0:
+            return tf.cast(pixels, images.dtype)
+    else:
+        pixels = _random_warp(tf.cast(images, tf.float32), geometry_seed, policy)
+    if policy.strength > 0:
+        pixels = _colour_jitter(pixels, colour_seed, policy.strength)
+        pixels = _random_blur(tf.clip_by_value(pixels, 0.0, 255.0), blur_seed, policy.strength)
+    pixels = tf.clip_by_value(pixels, 0.0, 255.0)
     if images.dtype.is_integer:
         pixels = tf.round(pixels)
     return tf.cast(pixels, images.dtype)
@@ -48,9 +76,7 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, strength: float) -> tf.Ten
 
 def _random_dihedral(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Each image moved by one of the 8 orientations: a gather with a precomputed pixel order."""
-    side = images.shape[1]
-    if side is None or side != images.shape[2]:
-        raise ValueError(f"augmentation needs square images of a known size, not {images.shape}")
+    side = _square_side(images)
     grid = np.arange(side * side, dtype=np.int32).reshape(side, side)
     rotations = [np.rot90(grid, turns) for turns in range(4)]
     orders = tf.constant(np.stack([order.ravel() for order in rotations + [r[:, ::-1] for r in rotations]]))
@@ -60,11 +86,66 @@ def _random_dihedral(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     return tf.reshape(tf.gather(flat, tf.gather(orders, chosen), batch_dims=1), tf.shape(images))
 
 
+def _random_warp(images: tf.Tensor, seed: tf.Tensor, policy: AugmentationPolicy) -> tf.Tensor:
+    """Random resized crop, rotation and mirror flip of float images as one affine map each.
+
+    Each output pixel ``p`` samples the input at ``centre + R F D (p - middle)``: ``D`` scales
+    the output square onto the crop, ``F`` mirrors, ``R`` rotates; bilinear, border reflected.
+    """
+    side = _square_side(images)
+    count = tf.shape(images)[0]
+    draws = tf.random.stateless_uniform((6, count), seed)
+    area = policy.min_crop_area + (1 - policy.min_crop_area) * draws[0]
+    aspect = tf.exp((2 * draws[1] - 1) * _LOG_ASPECT)
+    crop_width = tf.minimum(tf.sqrt(area * aspect), 1.0) * side
+    crop_height = tf.minimum(tf.sqrt(area / aspect), 1.0) * side
+    centre_x = crop_width / 2 + draws[2] * (side - crop_width) - 0.5
+    centre_y = crop_height / 2 + draws[3] * (side - crop_height) - 0.5
+    if policy.any_angle:
+        angle = draws[4] * 2 * math.pi
+    else:
+        angle = tf.floor(draws[4] * 4) * (math.pi / 2)
+    mirror = tf.where(draws[5] < 0.5, -1.0, 1.0)
+    scale_x, scale_y = mirror * crop_width / side, crop_height / side
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    a00, a01, a10, a11 = cos * scale_x, -sin * scale_y, sin * scale_x, cos * scale_y
+    middle = (side - 1) / 2
+    transforms = tf.stack(
+        [
+            a00,
+            a01,
+            centre_x - (a00 + a01) * middle,
+            a10,
+            a11,
+            centre_y - (a10 + a11) * middle,
+            tf.zeros_like(angle),
+            tf.zeros_like(angle),
+        ],
+        axis=1,
+    )
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=tf.constant([side, side]),
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="REFLECT",
+    )
+
+
+def _square_side(images: tf.Tensor) -> int:
+    side = images.shape[1]
+    if side is None or side != images.shape[2]:
+        raise ValueError(f"augmentation needs square images of a known size, not {images.shape}")
+    return int(side)
+
+
 def _colour_jitter(pixels: tf.Tensor, seed: tf.Tensor, strength: float) -> tf.Tensor:
     """Brightness, saturation and hue as one per-image 3x3 colour matrix, contrast about the
-    image's mean colour; together one affine map per image."""
+    image's mean colour (together one affine map per image), then a gamma curve."""
+    jitter_seed, gamma_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     brightness, contrast, saturation, hue = tf.unstack(
-        tf.random.stateless_uniform((4, tf.shape(pixels)[0]), seed, minval=-1.0, maxval=1.0) * strength
+        tf.random.stateless_uniform((4, tf.shape(pixels)[0]), jitter_seed, minval=-1.0, maxval=1.0) * strength
     )
     brightness, contrast, saturation = (
         1 + _BRIGHTNESS * brightness,
@@ -81,7 +162,11 @@ def _colour_jitter(pixels: tf.Tensor, seed: tf.Tensor, strength: float) -> tf.Te
     # (x C - m C) * c + m C, with m the mean colour, is x (c C) + (1 - c) m C.
     mean_colour = tf.einsum("nc,ndc->nd", tf.reduce_mean(pixels, axis=(1, 2)), colour)
     shift = (1 - contrast)[:, None] * mean_colour
-    return tf.einsum("nhwc,ndc->nhwd", pixels, contrast[:, None, None] * colour) + shift[:, None, None, :]
+    jittered = tf.einsum("nhwc,ndc->nhwd", pixels, contrast[:, None, None] * colour) + shift[:, None, None, :]
+    gamma = tf.exp(
+        tf.random.stateless_uniform((tf.shape(pixels)[0], 1, 1, 1), gamma_seed, -1.0, 1.0) * strength * _LOG_GAMMA
+    )
+    return 255.0 * tf.pow(tf.clip_by_value(jittered, 0.0, 255.0) / 255.0, gamma)
 
 
 def _random_blur(pixels: tf.Tensor, seed: tf.Tensor, strength: float) -> tf.Tensor:
@@ -116,3 +201,10 @@ def _blur(images: tf.Tensor, taps: tf.Tensor) -> tf.Tensor:
     blurred = tf.nn.depthwise_conv2d(tf.pad(channels, padding, mode="REFLECT"), vertical, (1, 1, 1, 1), "VALID")
     blurred = tf.nn.depthwise_conv2d(blurred, horizontal, (1, 1, 1, 1), "VALID")
     return tf.transpose(tf.reshape(blurred, (height, width, count, 3)), (2, 0, 1, 3))
+
+
+def augmentation_policy(config: TrainingConfig) -> AugmentationPolicy | None:
+    """The config's augmentations for the train split, or None when they are turned off."""
+    if not config.augmentation:
+        return None
+    return AugmentationPolicy(config.augmentation_strength, config.min_crop_area, config.rotate_any_angle)

@@ -23,7 +23,7 @@ import tensorflow as tf
 from skinguard_common.imaging import to_model_input
 from skinguard_common.training_config import CLASS_NAMES
 
-from .augment import augment_batch
+from .augment import AugmentationPolicy, augment_batch
 from .dataset_export import SPLIT_NAMES, DatasetExport, ExportedImage, Fetch, SplitName
 from .errors import DatasetError, TrainingCancelled
 
@@ -75,7 +75,7 @@ def load_splits(
     split without both classes; ``TrainingCancelled`` as soon as ``should_cancel()`` is true.
     """
     splits = {
-        name: _load_split(name, export.split(name), fetch, size, cache, arrays_dir, should_cancel)
+        name: load_images(name, export.split(name), fetch, size, cache, arrays_dir, should_cancel)
         for name in SPLIT_NAMES
     }
     missing = set(range(len(CLASS_NAMES))) - set(np.unique(splits["train"].labels).tolist())
@@ -85,8 +85,8 @@ def load_splits(
     return splits
 
 
-def _load_split(
-    name: SplitName,
+def load_images(
+    name: str,
     images: list[ExportedImage],
     fetch: Fetch,
     size: int,
@@ -94,6 +94,7 @@ def _load_split(
     arrays_dir: Path,
     should_cancel: Callable[[], bool],
 ) -> SplitData:
+    """Fetch and decode ``images`` into ``arrays_dir/<name>.npy`` (cached by content), with their labels."""
     arrays_dir.mkdir(parents=True, exist_ok=True)
     pixels = np.lib.format.open_memmap(
         arrays_dir / f"{name}.npy", mode="w+", dtype=np.uint8, shape=(len(images), size, size, 3)
@@ -110,7 +111,7 @@ def _load_split(
         try:
             for index, future in enumerate(futures):
                 if should_cancel():
-                    raise TrainingCancelled(f"cancelled while loading the {name} split")
+                    raise TrainingCancelled(f"cancelled while loading the {name} images")
                 pixels[index] = future.result()
         finally:
             for future in futures:
@@ -125,7 +126,7 @@ def make_dataset(
     batch_size: int,
     *,
     shuffle: bool = False,
-    augmentation_strength: float | None = None,
+    augmentation: AugmentationPolicy | None = None,
     seed: int = 0,
 ) -> tf.data.Dataset:
     """Batches ``(pixels uint8, labels int32)``; shuffled each epoch and augmented when asked.
@@ -147,10 +148,10 @@ def make_dataset(
     if shuffle:
         indices = indices.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
     batches = indices.batch(batch_size).map(gather_batch, num_parallel_calls=tf.data.AUTOTUNE)
-    if augmentation_strength is not None:
+    if augmentation is not None:
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         batches = tf.data.Dataset.zip(batches, seeds).map(
-            lambda batch, batch_seed: (augment_batch(batch[0], batch_seed, augmentation_strength), batch[1]),
+            lambda batch, batch_seed: (augment_batch(batch[0], batch_seed, augmentation), batch[1]),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     return batches.prefetch(tf.data.AUTOTUNE)

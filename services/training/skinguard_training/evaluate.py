@@ -1,130 +1,159 @@
-"""Judge a trained model on the test split: metrics at the decision threshold, ROC, plots, JSON.
+"""Judge a model's malignant probabilities on labelled photos: metrics at the decision threshold,
+ROC AUC with a bootstrap interval, calibration, per-slice results, plots and JSON.
 
-Malignant is the positive class: sensitivity (= recall) is the share of malignant lesions
-called malignant, specificity the share of benign lesions called benign.
+Used on the test split after training (``pipeline``) and on any dataset version by an
+evaluation job (``evaluation_job``). What is scored is the exported model's output, so what is
+measured is what is served.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import roc_curve
 
 from skinguard_common.training_config import CLASS_NAMES
 
-from .data import SplitData
-from .plots import plot_confusion_matrix, plot_roc_curve, plot_training_curves
+from .dataset_export import ExportedImage
+from .plots import plot_confusion_matrix, plot_reliability, plot_roc_curve
+from .quality import bootstrap_auc_interval, reliability, roc_auc, threshold_metrics
 
-_MALIGNANT = CLASS_NAMES.index("malignant")
-_PREDICT_BATCH = 32
+MALIGNANT = CLASS_NAMES.index("malignant")
+PREDICT_BATCH = 32
+MIN_SLICE_IMAGES = 10  # smaller slices are counted but not scored
+SLICE_ATTRIBUTES = ("source", "body_site", "sex", "age_band", "diagnosis")
 
 Predict = Callable[[np.ndarray], np.ndarray]  # uint8 pixels (n, size, size, 3) -> probabilities (n, 2)
 
 
-def evaluate(
-    predict: Predict,
-    test: SplitData,
-    *,
-    threshold: float,
-    history: dict[str, list[float]],
-    out_dir: Path,
-) -> dict[str, Any]:
-    """Score ``test`` with ``predict`` (the exported model, so what is measured is what is served),
-    write ``evaluation.json``, ``history.json`` and ``plots/*.png`` to ``out_dir`` and return the
-    evaluation (JSON-able)."""
-    probabilities = np.concatenate(
-        [predict(test.pixels[start : start + _PREDICT_BATCH]) for start in range(0, len(test), _PREDICT_BATCH)]
-    )[:, _MALIGNANT]
-    evaluation = classification_metrics(test.labels, probabilities, threshold)
-    false_positive_rate, true_positive_rate, _ = roc_curve(test.labels, probabilities)
-    plots = out_dir / "plots"
-    plots.mkdir(parents=True, exist_ok=True)
-    plot_confusion_matrix(np.array(evaluation["confusion_matrix"]), CLASS_NAMES, plots / "confusion_matrix.png")
-    plot_roc_curve(false_positive_rate, true_positive_rate, evaluation["roc_auc"], plots / "roc_curve.png")
-    plot_training_curves(history, plots / "training_curves.png")
-    (out_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=2))
-    (out_dir / "history.json").write_text(json.dumps(history, indent=2))
-    return evaluation
-
-
-def classification_metrics(labels: np.ndarray, probabilities: np.ndarray, threshold: float) -> dict[str, Any]:
-    """Metrics of malignant probabilities against labels (1 = malignant).
-
-    ``roc_auc`` is ``None`` when the labels hold one class only; a ratio whose denominator is
-    zero (no predicted or no actual sample of a class) is 0.0, as scikit-learn reports it.
-    """
-    labels = np.asarray(labels, dtype=int)
-    predicted = (np.asarray(probabilities) >= threshold).astype(int)
-    matrix = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), dtype=int)
-    np.add.at(matrix, (labels, predicted), 1)
-    (true_negative, false_positive), (false_negative, true_positive) = matrix.tolist()
-    report = _classification_report(matrix)
-    false_positive_rate, true_positive_rate, _ = roc_curve(labels, probabilities)
-    single_class = len(np.unique(labels)) < len(CLASS_NAMES)
-    return {
-        "threshold": threshold,
-        "samples": len(labels),
-        "accuracy": report["accuracy"],
-        "precision": _ratio(true_positive, true_positive + false_positive),
-        "recall": _ratio(true_positive, true_positive + false_negative),
-        "sensitivity": _ratio(true_positive, true_positive + false_negative),
-        "specificity": _ratio(true_negative, true_negative + false_positive),
-        "roc_auc": None if single_class else float(np.trapezoid(true_positive_rate, false_positive_rate)),
-        "confusion_matrix": matrix.tolist(),  # rows: true class, columns: predicted, as CLASS_NAMES
-        "classification_report": report,
-    }
-
-
-def roc_curve(labels: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """False and true positive rates at every distinct probability used as the threshold.
-
-    Starts at (0, 0) with an infinite threshold; tied probabilities form one step, so the area
-    under the curve counts a tie as half a correct ordering.
-    """
-    labels = np.asarray(labels, dtype=int)
-    order = np.argsort(-np.asarray(probabilities), kind="stable")
-    scores, sorted_labels = np.asarray(probabilities)[order], labels[order]
-    last_of_each_score = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
-    true_positives = np.cumsum(sorted_labels)[last_of_each_score]
-    false_positives = (last_of_each_score + 1) - true_positives
-    positives, negatives = max(true_positives[-1], 1), max(false_positives[-1], 1)
-    return (
-        np.r_[0.0, false_positives / negatives],
-        np.r_[0.0, true_positives / positives],
-        np.r_[np.inf, scores[last_of_each_score]],
+def malignant_probabilities(predict: Predict, pixels: np.ndarray) -> np.ndarray:
+    """The malignant column of ``predict`` over ``pixels``, in batches."""
+    if not len(pixels):
+        return np.zeros(0)
+    return np.concatenate(
+        [predict(pixels[start : start + PREDICT_BATCH])[:, MALIGNANT] for start in range(0, len(pixels), PREDICT_BATCH)]
     )
 
 
-def _classification_report(matrix: np.ndarray) -> dict[str, Any]:
-    """Per-class precision, recall, F1 and support with macro and weighted averages (scikit-learn's layout)."""
-    support = matrix.sum(axis=1)
-    rows = {}
-    for index, name in enumerate(CLASS_NAMES):
-        precision = _ratio(matrix[index, index], matrix[:, index].sum())
-        recall = _ratio(matrix[index, index], support[index])
-        f1 = _ratio(2 * precision * recall, precision + recall)
-        rows[name] = {"precision": precision, "recall": recall, "f1-score": f1, "support": int(support[index])}
-    keys = ("precision", "recall", "f1-score")
-    weights = support / max(support.sum(), 1)
+def score(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    threshold: float,
+    *,
+    uncalibrated: np.ndarray | None = None,
+    attributes: Mapping[str, Sequence[str | None]] | None = None,
+) -> dict[str, Any]:
+    """Everything measured on one set of photos (JSON-able).
+
+    ``uncalibrated`` (the same photos before calibration) adds the ECE before calibration;
+    ``attributes`` (name -> value per photo) adds ``slices``: the same figures per value.
+    """
+    labels = np.asarray(labels, dtype=int)
+    probabilities = np.asarray(probabilities, dtype=float)
+    calibration = reliability(labels, probabilities)
+    interval = bootstrap_auc_interval(labels, probabilities)
+    result = {
+        **threshold_metrics(labels, probabilities, threshold),
+        "malignant": int(labels.sum()),
+        "roc_auc": roc_auc(labels, probabilities),
+        "roc_auc_ci95": None if interval is None else list(interval),
+        "ece": calibration["ece"],
+        "reliability": calibration["bins"],
+    }
+    if uncalibrated is not None:
+        before = reliability(labels, uncalibrated)
+        result["ece_uncalibrated"] = before["ece"]
+        result["reliability_uncalibrated"] = before["bins"]
+    if attributes:
+        result["slices"] = {
+            name: _slices(labels, probabilities, threshold, values) for name, values in attributes.items()
+        }
+    return result
+
+
+def _slices(
+    labels: np.ndarray, probabilities: np.ndarray, threshold: float, values: Sequence[str | None]
+) -> dict[str, dict[str, Any]]:
+    groups: dict[str, list[int]] = {}
+    for index, value in enumerate(values):
+        groups.setdefault("unknown" if value in (None, "") else str(value), []).append(index)
+    slices = {}
+    for value, rows in sorted(groups.items()):
+        slice_labels, slice_probabilities = labels[rows], probabilities[rows]
+        entry: dict[str, Any] = {"samples": len(rows), "malignant": int(slice_labels.sum())}
+        if len(rows) >= MIN_SLICE_IMAGES:
+            at_threshold = threshold_metrics(slice_labels, slice_probabilities, threshold)
+            entry |= {
+                "roc_auc": roc_auc(slice_labels, slice_probabilities),
+                "sensitivity": at_threshold["sensitivity"] if slice_labels.any() else None,
+                "specificity": at_threshold["specificity"] if not slice_labels.all() else None,
+                "ece": reliability(slice_labels, slice_probabilities)["ece"],
+            }
+        slices[value] = entry
+    return slices
+
+
+def slice_attributes(images: Sequence[ExportedImage]) -> dict[str, list[str | None]]:
+    """Per photo: its source, body site, sex, age band and diagnosis, from the export's metadata."""
     return {
-        **rows,
-        "accuracy": _ratio(np.trace(matrix), matrix.sum()),
-        "macro avg": {
-            **{key: float(np.mean([rows[name][key] for name in CLASS_NAMES])) for key in keys},
-            "support": int(support.sum()),
-        },
-        "weighted avg": {
-            **{
-                key: float(sum(w * rows[name][key] for w, name in zip(weights, CLASS_NAMES, strict=True)))
-                for key in keys
-            },
-            "support": int(support.sum()),
-        },
+        "source": [image.metadata.get("source") for image in images],
+        "body_site": [_text(image.metadata.get("location") or image.metadata.get("anatom_site")) for image in images],
+        "sex": [_text(_label_field(image, "sex")) for image in images],
+        "age_band": [age_band(_label_field(image, "age")) for image in images],
+        "diagnosis": [_text(_label_field(image, "dx") or _label_field(image, "diagnosis")) for image in images],
     }
 
 
-def _ratio(numerator: float, denominator: float) -> float:
-    return float(numerator / denominator) if denominator else 0.0
+def age_band(age: Any) -> str | None:
+    """Fifteen-year bands, as "30-44"; None for a missing or unreadable age."""
+    try:
+        years = float(age)
+    except (TypeError, ValueError):
+        return None
+    if not np.isfinite(years) or years < 0:
+        return None
+    low = int(years // 15) * 15
+    return f"{low}-{low + 14}" if low < 75 else "75+"
+
+
+def _label_field(image: ExportedImage, name: str) -> Any:
+    return (image.metadata.get("label_metadata") or {}).get(name, image.metadata.get(name))
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value).strip().lower()
+
+
+def write_report(
+    evaluation: dict[str, Any],
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    out_dir: Path,
+    *,
+    name: str,
+    uncalibrated: np.ndarray | None = None,
+) -> Path:
+    """``<name>.json`` and ``plots/<name>_{confusion_matrix,roc_curve,reliability}.png`` in ``out_dir``."""
+    plots = out_dir / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    plot_confusion_matrix(np.array(evaluation["confusion_matrix"]), CLASS_NAMES, plots / f"{name}_confusion_matrix.png")
+    if evaluation["roc_auc"] is not None:
+        false_positive_rate, true_positive_rate, _ = roc_curve(labels, probabilities)
+        plot_roc_curve(
+            false_positive_rate,
+            true_positive_rate,
+            evaluation["roc_auc"],
+            plots / f"{name}_roc_curve.png",
+            operating_point=(1 - evaluation["specificity"], evaluation["sensitivity"]),
+        )
+    curves = {"calibrated": evaluation["reliability"]}
+    if uncalibrated is not None:
+        curves = {"before calibration": evaluation["reliability_uncalibrated"], **curves}
+    plot_reliability(curves, plots / f"{name}_reliability.png")
+    path = out_dir / f"{name}.json"
+    path.write_text(json.dumps(evaluation, indent=2))
+    return path

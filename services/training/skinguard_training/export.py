@@ -7,10 +7,15 @@ One directory holds everything of a model version (it becomes ``models/<name>/<v
     model.tflite                                    dynamic-range quantised, for phones
     metadata.json                                   what a client needs to know (write_metadata)
 
-Signatures (both output ``probabilities``: float32 ``(batch, 2)``, softmax over ``CLASS_NAMES``):
+Signatures (both output ``probabilities``: float32 ``(batch, 2)`` over ``CLASS_NAMES``):
 ``serving_default`` takes ``image``: uint8 ``(batch, size, size, 3)``, RGB from ``to_model_input``;
 ``serving_float32`` takes the same pixels as float32 0-255 (for clients that hold floats).
 The TFLite file has the ``serving_default`` signature.
+
+The served graph is the whole decision path, so TF Serving answers exactly what was evaluated:
+the photo's test-time-augmentation views (flips, or all 8 flips and rotations) go through the
+Keras model in one batch, their malignant probabilities are averaged, and the calibrator fitted
+on validation maps the average to a calibrated probability.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,9 +33,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from skinguard_common.training_config import CLASS_NAMES, TrainingConfig
+from skinguard_common.training_config import CLASS_NAMES, TestTimeAugmentation, TrainingConfig
 
-from .models import NORMALISATION, NORMALISATION_DESCRIPTIONS
+from .calibration import Calibrator
+from .models import NORMALISATION, NORMALISATION_DESCRIPTIONS, SHADES_OF_GRAY_POWER
+from .quality import OperatingPoint
 from .warmup import predict_warmup_record, write_warmup_file
 
 INPUT_NAME = "image"
@@ -37,6 +45,9 @@ OUTPUT_NAME = "probabilities"
 DEFAULT_SIGNATURE = "serving_default"
 FLOAT_SIGNATURE = "serving_float32"
 _WARMUP_GREY = 128
+_EPSILON = 1e-7
+MALIGNANT = CLASS_NAMES.index("malignant")
+UNCALIBRATED = Calibrator("none")
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,14 @@ class ExportResult:
     warmup_path: Path
 
 
-def export_model(model: keras.Model, directory: Path, *, model_name: str) -> ExportResult:
+def export_model(
+    model: keras.Model,
+    directory: Path,
+    *,
+    model_name: str,
+    test_time_augmentation: TestTimeAugmentation = "none",
+    calibrator: Calibrator = UNCALIBRATED,
+) -> ExportResult:
     """Write the SavedModel, its warmup records and the TFLite file into an empty ``directory``.
 
     ``model_name`` is the name TF Serving serves the model under (used in the warmup requests).
@@ -63,7 +81,11 @@ def export_model(model: keras.Model, directory: Path, *, model_name: str) -> Exp
     signatures = {}
     for name, dtype in ((DEFAULT_SIGNATURE, tf.uint8), (FLOAT_SIGNATURE, tf.float32)):
         serve = tf.function(
-            lambda image: {OUTPUT_NAME: model(tf.cast(image, tf.float32), training=False)},
+            lambda image: {
+                OUTPUT_NAME: class_probabilities(
+                    calibrate(malignant_probability(model, image, test_time_augmentation), calibrator)
+                )
+            },
             input_signature=[tf.TensorSpec((None, size, size, 3), dtype, name=INPUT_NAME)],
         )
         signatures[name] = serve.get_concrete_function()
@@ -89,6 +111,47 @@ def export_model(model: keras.Model, directory: Path, *, model_name: str) -> Exp
     )
 
 
+def views(images: tf.Tensor, test_time_augmentation: TestTimeAugmentation) -> list[tf.Tensor]:
+    """The photo as the model sees it for test-time augmentation: itself, mirrored and flipped
+    (``flips``), and transposed too (``dihedral``: all 8 flips and 90-degree rotations)."""
+    if test_time_augmentation == "none":
+        return [images]
+    flips = [images, images[:, :, ::-1], images[:, ::-1], images[:, ::-1, ::-1]]
+    if test_time_augmentation == "flips":
+        return flips
+    return flips + [tf.transpose(view, (0, 2, 1, 3)) for view in flips]
+
+
+def malignant_probability(
+    model: keras.Model, images: tf.Tensor, test_time_augmentation: TestTimeAugmentation
+) -> tf.Tensor:
+    """The model's malignant probability ``(batch,)``, averaged over the views (one model call)."""
+    pixels = tf.cast(images, tf.float32)
+    seen = views(pixels, test_time_augmentation)
+    probabilities = model(tf.concat(seen, axis=0), training=False)[:, MALIGNANT]
+    return tf.reduce_mean(tf.reshape(probabilities, (len(seen), -1)), axis=0)
+
+
+def calibrate(probabilities: tf.Tensor, calibrator: Calibrator) -> tf.Tensor:
+    """``calibrator.apply`` in TensorFlow ops that TFLite's built-in kernels run."""
+    if calibrator.method == "temperature":
+        clipped = tf.clip_by_value(probabilities, _EPSILON, 1 - _EPSILON)
+        return tf.sigmoid((tf.math.log(clipped) - tf.math.log1p(-clipped)) / calibrator.temperature)
+    if calibrator.method == "isotonic":
+        # Linear interpolation as a sum of clipped ramps, one per segment between knots.
+        x, y = (np.array(column, dtype=np.float32) for column in zip(*calibrator.knots, strict=True))
+        widths = np.maximum(np.diff(x), 1e-12)
+        ramps = tf.clip_by_value((probabilities[:, None] - x[:-1]) / widths, 0.0, 1.0)
+        return y[0] + tf.reduce_sum(ramps * np.diff(y), axis=1)
+    return probabilities
+
+
+def class_probabilities(malignant: tf.Tensor) -> tf.Tensor:
+    """``(batch, 2)`` in ``CLASS_NAMES`` order from malignant probabilities ``(batch,)``."""
+    columns = {CLASS_NAMES.index("benign"): 1 - malignant, MALIGNANT: malignant}
+    return tf.stack([columns[index] for index in range(len(CLASS_NAMES))], axis=1)
+
+
 def write_metadata(
     export: ExportResult,
     *,
@@ -96,9 +159,22 @@ def write_metadata(
     evaluation: dict[str, Any],
     model_name: str,
     dataset: dict[str, Any],
+    operating: OperatingPoint,
+    calibrator: Calibrator,
+    risk_thresholds: dict[str, float],
+    best_epoch: int,
 ) -> Path:
-    """Write ``metadata.json`` next to the SavedModel; ``dataset`` holds its id, version and split sizes."""
+    """Write ``metadata.json`` next to the SavedModel: what a client and the gateway need to know.
+
+    ``dataset`` holds its id, version, split sizes and sources; ``evaluation`` is the test
+    split's; ``operating`` and ``calibrator`` were fitted on validation.
+    """
     size = config.input_size
+    colour = (
+        f"Shades of Gray colour constancy (p = {SHADES_OF_GRAY_POWER:g}), then "
+        if config.colour_constancy == "shades_of_gray"
+        else ""
+    )
     metadata = {
         "model_name": model_name,
         "class_names": list(CLASS_NAMES),
@@ -114,13 +190,31 @@ def write_metadata(
         "preprocessing": (
             f"skinguard_common.imaging.to_model_input(image_bytes, {size}): decode, apply the EXIF "
             f"orientation, RGB, resize the whole image to {size}x{size} (cv2.INTER_AREA when shrinking, "
-            "else cv2.INTER_LINEAR); uint8 0-255. Normalisation is inside the model: "
-            f"{NORMALISATION_DESCRIPTIONS[NORMALISATION[config.model_type]]}."
+            "else cv2.INTER_LINEAR); uint8 0-255. Inside the model: "
+            f"{colour}{NORMALISATION_DESCRIPTIONS[NORMALISATION[config.model_type]]}."
         ),
-        "decision_threshold": config.decision_threshold,
+        "test_time_augmentation": config.test_time_augmentation,
+        "calibration": calibrator.as_dict(),
+        "decision_threshold": operating.threshold,
+        "operating_point": operating.as_dict(),
+        "risk_thresholds": risk_thresholds,
+        "best_epoch": best_epoch,
         "metrics": {
             name: evaluation[name]
-            for name in ("accuracy", "precision", "recall", "sensitivity", "specificity", "roc_auc", "samples")
+            for name in (
+                "accuracy",
+                "precision",
+                "recall",
+                "sensitivity",
+                "specificity",
+                "roc_auc",
+                "roc_auc_ci95",
+                "ece",
+                "ece_uncalibrated",
+                "samples",
+                "malignant",
+            )
+            if name in evaluation
         },
         "dataset": dataset,
         "config": config.model_dump(mode="json"),
@@ -133,6 +227,12 @@ def write_metadata(
     path = export.directory / "metadata.json"
     path.write_text(json.dumps(metadata, indent=2))
     return path
+
+
+def load_served(directory: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """The exported SavedModel's ``serving_default`` as a numpy function: uint8 pixels -> (n, 2)."""
+    serve = tf.saved_model.load(str(directory)).signatures[DEFAULT_SIGNATURE]
+    return lambda pixels: serve(**{INPUT_NAME: tf.constant(pixels)})[OUTPUT_NAME].numpy()
 
 
 def code_version() -> str:

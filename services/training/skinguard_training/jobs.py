@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,17 +21,23 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from skinguard_common.registry import (
+    EvaluationPurpose,
+    GateEvidence,
+    GatePolicy,
     JobState,
+    ModelEvaluation,
     ModelStatus,
     ModelVersion,
     TrainingJob,
     decide,
+    evaluation_prefix,
     model_prefix,
     promote,
     versions_index,
     versions_index_key,
 )
 
+from .model_card import summary, write_model_card
 from .settings import WorkerSettings
 
 PROGRESS_INTERVAL_SECONDS = 1.0
@@ -127,6 +134,27 @@ def upload_directory(s3, bucket: str, directory: Path, prefix: str) -> int:
     return count
 
 
+@dataclass(frozen=True)
+class GateExternal:
+    """The gate's evaluation of the candidate on ``SKINGUARD_GATE_EXTERNAL_DATASET``, before publishing."""
+
+    dataset_id: uuid.UUID
+    result: dict[str, Any]  # as ``evaluation_job.result_of``
+    report_dir: Path
+
+
+def gate_policy(settings: WorkerSettings) -> GatePolicy:
+    return GatePolicy(
+        min_auc=settings.gate_min_auc,
+        margin=settings.gate_margin,
+        sensitivity_tolerance=settings.gate_sensitivity_tolerance,
+        max_ece=settings.gate_max_ece,
+        external_dataset=str(settings.gate_external_dataset) if settings.gate_external_dataset else None,
+        external_min_auc=settings.gate_external_min_auc,
+        external_min_sensitivity=settings.gate_external_min_sensitivity,
+    )
+
+
 def publish(
     engine: Engine,
     s3,
@@ -135,12 +163,14 @@ def publish(
     export_dir: Path,
     evaluation: dict[str, Any],
     sizes: dict[str, int],
+    external: GateExternal | None = None,
 ) -> ModelVersion:
-    """Upload the version, register it, apply the gate — the rows in one transaction.
+    """Decide the gate, write the model card, upload the version, register it — the rows in one transaction.
 
     Version numbers come from the registry under a per-model lock; a crash before the commit
     leaves files that the next attempt overwrites under the same number.
     """
+    policy = gate_policy(settings)
     sessions = sessionmaker(engine, expire_on_commit=False)
     with sessions() as session, session.begin():
         session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"model:{job.model_name}"))))
@@ -149,12 +179,32 @@ def publish(
         )
         number = max((v.version for v in versions), default=0) + 1
         prefix = model_prefix(job.model_name, number)
-        upload_directory(s3, settings.s3_bucket, export_dir, prefix)
-        test_auc = evaluation.get("roc_auc")
         promoted = next((v for v in versions if v.status is ModelStatus.promoted), None)
-        decision = decide(
-            test_auc, promoted.test_auc if promoted else None, floor=settings.gate_min_auc, margin=settings.gate_margin
-        )
+        baseline = promoted.test_auc if promoted else None
+        decision = decide(_evidence(evaluation, external), baseline, policy)
+        gate = decision.as_dict(policy, baseline)
+        evaluation_row = None
+        if external is not None:
+            evaluation_row = ModelEvaluation(
+                model_name=job.model_name,
+                version=number,
+                dataset_id=external.dataset_id,
+                split=None,
+                state=JobState.succeeded,
+                purpose=EvaluationPurpose.gate.value,
+                result=external.result,
+                attempts=1,
+                started_at=now(),
+                finished_at=now(),
+            )
+            evaluation_row.id = uuid.uuid4()
+            report_prefix = evaluation_prefix(job.model_name, number, evaluation_row.id)
+            upload_directory(s3, settings.s3_bucket, external.report_dir, report_prefix)
+            evaluation_row.artifact_url = f"s3://{settings.s3_bucket}/{report_prefix}"
+            session.add(evaluation_row)
+        card_external = [] if evaluation_row is None else [{"purpose": "gate", **external.result}]
+        write_model_card(export_dir, version=number, gate=gate, external=card_external)
+        upload_directory(s3, settings.s3_bucket, export_dir, prefix)
         candidate = ModelVersion(
             model_name=job.model_name,
             version=number,
@@ -162,9 +212,9 @@ def publish(
             job_id=job.id,
             dataset_id=job.dataset_id,
             artifact_url=f"s3://{settings.s3_bucket}/{prefix}",
-            metrics={**evaluation, "sizes": sizes},
-            gate=decision.as_dict(settings.gate_min_auc, settings.gate_margin, promoted.test_auc if promoted else None),
-            test_auc=test_auc,
+            metrics={**summary(evaluation), "sizes": sizes},
+            gate=gate,
+            test_auc=evaluation.get("roc_auc"),
         )
         session.add(candidate)
         versions.append(candidate)
@@ -181,3 +231,14 @@ def publish(
         ContentType="application/json",
     )
     return candidate
+
+
+def _evidence(evaluation: dict[str, Any], external: GateExternal | None) -> GateEvidence:
+    return GateEvidence(
+        test_auc=evaluation.get("roc_auc"),
+        test_sensitivity=evaluation.get("sensitivity"),
+        test_ece=evaluation.get("ece"),
+        target_sensitivity=evaluation.get("operating_point", {}).get("target_sensitivity"),
+        external_auc=None if external is None else external.result.get("roc_auc"),
+        external_sensitivity=None if external is None else external.result.get("sensitivity"),
+    )

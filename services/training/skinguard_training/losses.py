@@ -42,9 +42,31 @@ class FocalLoss(keras.losses.Loss):
         return {**super().get_config(), "gamma": self.gamma, "alpha": self.alpha}
 
 
+@keras.saving.register_keras_serializable(package="skinguard")
+class SmoothedCrossEntropy(keras.losses.Loss):
+    """Cross-entropy against targets smoothed towards uniform: ``(1 - s) * one_hot + s / classes``.
+
+    Keras' sparse cross-entropy has no smoothing, so the class-index labels are one-hot encoded here.
+    """
+
+    def __init__(self, smoothing: float, name: str = "cross_entropy", **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+        self.smoothing = smoothing
+        self._loss = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing, reduction=None)
+
+    def call(self, y_true, y_pred):
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        return self._loss(ops.one_hot(labels, len(CLASS_NAMES)), y_pred)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "smoothing": self.smoothing}
+
+
 def make_loss(config: TrainingConfig) -> keras.losses.Loss:
     if config.use_focal_loss:
         return FocalLoss(gamma=config.focal_gamma, alpha=config.focal_alpha)
+    if config.label_smoothing:
+        return SmoothedCrossEntropy(config.label_smoothing)
     return keras.losses.SparseCategoricalCrossentropy(name="cross_entropy")
 
 

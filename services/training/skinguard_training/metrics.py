@@ -1,4 +1,4 @@
-"""Training metrics on the malignant probability, at the configured decision threshold.
+"""Training metrics on the malignant probability (the decision threshold is chosen after training).
 
 They are named ``auc``, ``precision``, ``recall`` and ``accuracy`` (``val_auc`` ... on the
 validation split), the names ``TrainingConfig.monitor`` chooses from.
@@ -40,7 +40,7 @@ class MalignantAccuracy(_OnMalignantProbability, keras.metrics.BinaryAccuracy):
     pass
 
 
-def training_metrics(threshold: float) -> list[keras.metrics.Metric]:
+def training_metrics(threshold: float = 0.5) -> list[keras.metrics.Metric]:
     return [
         MalignantAUC(name="auc"),
         MalignantAccuracy(name="accuracy", threshold=threshold),

@@ -3,8 +3,9 @@
 Every model takes RGB pixels 0-255 (``uint8`` or float) of shape ``(input_size, input_size, 3)``
 — exactly what ``to_model_input`` makes — and normalises them inside, the way its base network
 was trained, so an exported model needs no preprocessing outside. Its output is the softmax over
-``CLASS_NAMES`` (benign, malignant). The layout is: normalisation -> base network -> global
-average pooling -> dropout -> dense softmax (L2-regularised).
+``CLASS_NAMES`` (benign, malignant). The layout is: colour constancy (Shades of Gray, unless
+the config turns it off) -> normalisation -> base network -> global average pooling -> dropout
+-> dense softmax (L2-regularised).
 """
 
 from __future__ import annotations
@@ -75,6 +76,35 @@ class PixelNormalisation(keras.layers.Layer):
         return {**super().get_config(), "style": self.style}
 
 
+@keras.saving.register_keras_serializable(package="skinguard")
+class ShadesOfGray(keras.layers.Layer):
+    """Shades of Gray colour constancy (Finlayson and Trezzi 2004) on RGB pixels 0-255.
+
+    The illuminant is each channel's Minkowski ``power``-mean; every channel is scaled so the
+    illuminant becomes neutral grey of the same length, then clipped to 0-255. ``power=6`` is
+    what the best ISIC challenge entries used (Barata et al. 2014 for dermoscopy). It removes a
+    camera's or a lamp's colour cast, one of the ways clinics' photos differ.
+    """
+
+    def __init__(self, power: float = 6.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.power = power
+
+    def call(self, pixels):
+        x = ops.cast(pixels, "float32")
+        # On pixels / 255: 255 ** 6 is near float32's precision limits when averaged.
+        illuminant = ops.mean(ops.power(x / 255.0, self.power), axis=(1, 2), keepdims=True) ** (1.0 / self.power)
+        illuminant = illuminant / ops.maximum(ops.norm(illuminant, axis=-1, keepdims=True), 1e-6)
+        gain = 1.0 / ops.maximum(illuminant * 3.0**0.5, 1e-3)
+        return ops.clip(x * gain, 0.0, 255.0)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "power": self.power}
+
+
+SHADES_OF_GRAY_POWER = 6.0
+
+
 def make_model(config: TrainingConfig) -> keras.Model:
     """The classifier: input ``image`` (float32, 0-255), output ``probabilities`` ``(batch, 2)``.
 
@@ -83,7 +113,10 @@ def make_model(config: TrainingConfig) -> keras.Model:
     """
     shape = (config.input_size, config.input_size, 3)
     inputs = keras.Input(shape, name="image")
-    x = PixelNormalisation(NORMALISATION[config.model_type], name="normalisation")(inputs)
+    x = inputs
+    if config.colour_constancy == "shades_of_gray":
+        x = ShadesOfGray(SHADES_OF_GRAY_POWER, name="colour_constancy")(x)
+    x = PixelNormalisation(NORMALISATION[config.model_type], name="normalisation")(x)
     base = _make_base(config, shape)
     if config.freeze_base:
         _freeze(base, config.trainable_layers)

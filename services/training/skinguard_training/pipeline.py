@@ -1,35 +1,51 @@
-"""One training run, from a dataset export to a published model directory: load -> train -> export -> evaluate.
+"""One training run, from a dataset export to a published model directory:
+load -> train -> calibrate and choose the operating point on validation -> export -> evaluate on test.
 
 This is what the Celery task and the CLI call. Files under ``work_dir``:
 
     arrays/<split>.npy      the split's pixels (uint8 memory map)
     image-cache/            decoded images by content hash, unless ``cache_dir`` points elsewhere
     checkpoints/            best (or every) epoch, Keras format
-    tensorboard/            TensorBoard logs
     export/                 the model version: SavedModel, model.tflite, metadata.json,
-                            evaluation.json, history.json, plots/*.png (see ``export``)
+                            model_card.{json,md}, evaluation.json, validation.json, history.json,
+                            plots/*.png, tensorboard/ (see ``export`` and ``model_card``)
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import keras
+import numpy as np
 import tensorflow as tf
 from pydantic import ValidationError
 
 from skinguard_common.training_config import TrainingConfig
 
+from .augment import augmentation_policy
+from .calibration import Calibrator, fit_calibration
 from .callbacks import CancelFn, CancellationCheck, ProgressFn, ProgressReporter
 from .data import PixelCache, load_splits, make_dataset
 from .dataset_export import DatasetExport, Fetch
 from .errors import DatasetError, TrainingCancelled
-from .evaluate import evaluate
-from .export import DEFAULT_SIGNATURE, INPUT_NAME, OUTPUT_NAME, ExportResult, export_model, write_metadata
+from .evaluate import Predict, malignant_probabilities, score, slice_attributes, write_report
+from .export import (
+    ExportResult,
+    class_probabilities,
+    export_model,
+    load_served,
+    malignant_probability,
+    write_metadata,
+)
 from .losses import balanced_class_weights
+from .model_card import training_data_summary, write_model_card
+from .plots import plot_training_curves
+from .quality import OperatingPoint, operating_point, risk_band_rates, risk_thresholds, threshold_metrics
 from .train import train
 
 
@@ -40,6 +56,8 @@ class RunResult:
     evaluation: dict[str, Any]  # as evaluation.json: test metrics at the decision threshold
     history: dict[str, list[float]]
     best_epoch: int  # 1-based
+    operating_point: OperatingPoint  # chosen on validation
+    calibrator: Calibrator
 
 
 def run_training(
@@ -55,8 +73,9 @@ def run_training(
     dataset_id: str | None = None,
     dataset_version: int | str | None = None,
 ) -> RunResult:
-    """Train ``config`` on the export's train split, pick the best epoch on validation, export it
-    and evaluate the exported model on the test split.
+    """Train ``config`` on the export's train split, pick the best epoch on validation, fit the
+    calibration and the decision threshold on validation, export, and evaluate the exported
+    model on the test split.
 
     ``fetch`` returns an image's bytes from its export entry (S3, HTTP, file). ``on_progress``
     gets ``(epoch, batch, metrics)`` as ``ProgressReporter`` describes; ``should_cancel`` is asked
@@ -83,14 +102,17 @@ def run_training(
         arrays_dir=work_dir / "arrays",
         should_cancel=cancel,
     )
-    strength = config.augmentation_strength if config.augmentation else None
     callbacks: list = [CancellationCheck(cancel)]
     if on_progress is not None:
         callbacks.append(ProgressReporter(on_progress, config.log_every_n_batches))
     trained = train(
         config,
         make_dataset(
-            splits["train"], config.batch_size, shuffle=True, augmentation_strength=strength, seed=config.seed
+            splits["train"],
+            config.batch_size,
+            shuffle=True,
+            augmentation=augmentation_policy(config),
+            seed=config.seed,
         ),
         make_dataset(splits["validation"], config.batch_size),
         work_dir=work_dir,
@@ -100,27 +122,94 @@ def run_training(
     if cancel():
         raise TrainingCancelled("training cancelled before export")
 
-    exported = export_model(trained.model, export_dir, model_name=model_name)
-    serve = tf.saved_model.load(str(exported.directory)).signatures[DEFAULT_SIGNATURE]
-    evaluation = evaluate(
-        lambda pixels: serve(**{INPUT_NAME: tf.constant(pixels)})[OUTPUT_NAME].numpy(),
-        splits["test"],
-        threshold=config.decision_threshold,
-        history=trained.history,
-        out_dir=exported.directory,
+    uncalibrated = _uncalibrated_predictor(trained.model, config)
+    validation = splits["validation"]
+    validation_raw = malignant_probabilities(uncalibrated, validation.pixels)
+    calibrator = fit_calibration(config.calibration, validation.labels, validation_raw, seed=config.seed)
+    validation_calibrated = calibrator.apply(validation_raw)
+    chosen = choose_operating_point(config, validation.labels, validation_calibrated)
+    risk = risk_thresholds(validation.labels, validation_calibrated, chosen.threshold)
+
+    exported = export_model(
+        trained.model,
+        export_dir,
+        model_name=model_name,
+        test_time_augmentation=config.test_time_augmentation,
+        calibrator=calibrator,
     )
+    shutil.copytree(work_dir / "tensorboard", export_dir / "tensorboard", dirs_exist_ok=True)
+    served = load_served(exported.directory)
+    test = splits["test"]
+    test_served = malignant_probabilities(served, test.pixels)
+    test_raw = malignant_probabilities(uncalibrated, test.pixels)
+    evaluation = score(
+        test.labels,
+        test_served,
+        chosen.threshold,
+        uncalibrated=test_raw,
+        attributes=slice_attributes(export.split("test")),
+    )
+    evaluation["operating_point"] = chosen.as_dict()
+    evaluation["risk_levels"] = risk_band_rates(test.labels, test_served, risk, chosen.threshold)
+    write_report(evaluation, test.labels, test_served, exported.directory, name="evaluation", uncalibrated=test_raw)
+    validation_report = {
+        **threshold_metrics(validation.labels, validation_calibrated, chosen.threshold),
+        "samples": len(validation),
+        "calibration": calibrator.as_dict(),
+    }
+    (exported.directory / "validation.json").write_text(_json(validation_report))
+    (exported.directory / "history.json").write_text(_json(trained.history))
+    plot_training_curves(trained.history, exported.directory / "plots" / "training_curves.png")
+
     dataset = {
         "id": dataset_id,
         "version": dataset_version,
         "images": {name: len(split) for name, split in splits.items()},
+        **training_data_summary(export),
     }
     metadata_path = write_metadata(
-        exported, config=config, evaluation=evaluation, model_name=model_name, dataset=dataset
+        exported,
+        config=config,
+        evaluation=evaluation,
+        model_name=model_name,
+        dataset=dataset,
+        operating=chosen,
+        calibrator=calibrator,
+        risk_thresholds=risk,
+        best_epoch=trained.best_epoch,
     )
+    write_model_card(exported.directory)
     return RunResult(
         export=exported,
         metadata_path=metadata_path,
         evaluation=evaluation,
         history=trained.history,
         best_epoch=trained.best_epoch,
+        operating_point=chosen,
+        calibrator=calibrator,
     )
+
+
+def choose_operating_point(config: TrainingConfig, labels: np.ndarray, probabilities: np.ndarray) -> OperatingPoint:
+    """The fixed ``decision_threshold``, or the highest threshold reaching ``target_sensitivity``,
+    with the sensitivity and specificity it has on these (validation) photos."""
+    if len(np.unique(labels)) < 2:
+        raise DatasetError("the validation split needs benign and malignant images to choose the operating point")
+    if config.decision_threshold is None:
+        return operating_point(labels, probabilities, config.target_sensitivity)
+    at = threshold_metrics(labels, probabilities, config.decision_threshold)
+    return OperatingPoint(config.decision_threshold, at["sensitivity"], at["specificity"])
+
+
+def _uncalibrated_predictor(model: keras.Model, config: TrainingConfig) -> Predict:
+    """The trained model with the config's test-time augmentation, before calibration."""
+    size = config.input_size
+    predict = tf.function(
+        lambda images: class_probabilities(malignant_probability(model, images, config.test_time_augmentation)),
+        input_signature=[tf.TensorSpec((None, size, size, 3), tf.uint8)],
+    )
+    return lambda pixels: predict(tf.constant(pixels)).numpy()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from pydantic import Field
@@ -10,9 +11,16 @@ from skinguard_common.settings import CommonSettings
 class WorkerSettings(CommonSettings):
     work_dir: Path = Path("/tmp/skinguard-training")
     image_cache_dir: Path = Path("/tmp/skinguard-training/image-cache")
-    # The quality gate: promote when test ROC AUC >= floor and not worse than the promoted model by > margin.
+    # The quality gate (registry.decide): test ROC AUC >= floor and not worse than the promoted model
+    # by > margin; test sensitivity at the operating point >= target - tolerance; test ECE <= max;
+    # and, with an external dataset version set, its AUC and sensitivity above their floors.
     gate_min_auc: float = Field(0.75, ge=0, le=1)
     gate_margin: float = Field(0.02, ge=0, le=1)
+    gate_sensitivity_tolerance: float = Field(0.05, ge=0, le=1)
+    gate_max_ece: float = Field(0.1, ge=0, le=1)
+    gate_external_dataset: uuid.UUID | None = None
+    gate_external_min_auc: float = Field(0.7, ge=0, le=1)
+    gate_external_min_sensitivity: float = Field(0.8, ge=0, le=1)
     # A job whose worker died this many times is failed instead of re-run.
     max_attempts: int = Field(2, ge=1)
     # Seconds Redis keeps an unacknowledged task before handing it to another worker.

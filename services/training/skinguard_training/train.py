@@ -17,6 +17,7 @@ from .losses import make_loss
 from .metrics import training_metrics
 from .models import make_model
 
+LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 _MIN_LEARNING_RATE = 1e-7
 _BEST_CHECKPOINT = "best.keras"
 
@@ -47,10 +48,13 @@ def train(
     """
     keras.utils.set_random_seed(config.seed)
     model = make_model(config)
+    steps_per_epoch = int(train_batches.cardinality())
+    if steps_per_epoch < 1:
+        raise ValueError("the train batches must have a known, non-zero length")
     model.compile(
-        optimizer=_optimizer(config),
+        optimizer=_optimizer(config, steps_per_epoch),
         loss=make_loss(config),
-        metrics=training_metrics(config.decision_threshold),
+        metrics=training_metrics(),
     )
     checkpoints = work_dir / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
@@ -72,12 +76,32 @@ def train(
     return TrainResult(model=model, history=per_epoch, best_epoch=best_epoch, checkpoint=best)
 
 
-def _optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
+def _optimizer(config: TrainingConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    rate = learning_rate(config, steps_per_epoch)
+    decay = config.weight_decay or None
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(config.learning_rate, momentum=0.9)
+        return keras.optimizers.SGD(rate, momentum=0.9, weight_decay=decay)
     if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(config.learning_rate)
-    return keras.optimizers.Adam(config.learning_rate)
+        return keras.optimizers.RMSprop(rate)
+    return keras.optimizers.Adam(rate)
+
+
+def learning_rate(
+    config: TrainingConfig, steps_per_epoch: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The configured rate, or with ``cosine`` a linear warm-up from 0 then a cosine decay to 0."""
+    if config.learning_rate_schedule != "cosine":
+        return config.learning_rate
+    total = config.epochs * steps_per_epoch
+    warmup = min(round(config.warmup_epochs * steps_per_epoch), total - 1)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup else config.learning_rate,
+        decay_steps=total - warmup,
+        warmup_target=config.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
 
 
 def _standard_callbacks(config: TrainingConfig, checkpoint: Path, work_dir: Path) -> list[keras.callbacks.Callback]:
@@ -88,7 +112,7 @@ def _standard_callbacks(config: TrainingConfig, checkpoint: Path, work_dir: Path
     ]
     if config.early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping(patience=config.early_stopping_patience, **monitor))
-    if config.reduce_lr_patience:
+    if config.learning_rate_schedule == "plateau" and config.reduce_lr_patience:
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
                 factor=config.reduce_lr_factor,

@@ -13,17 +13,17 @@ import shutil
 import sys
 import threading
 import uuid
-from urllib.parse import urlparse
 
 from celery import Celery, signals
 from redis import Redis
 
 from skinguard_common.logging import configure_logging
-from skinguard_common.registry import TRAIN_TASK, TRAINING_QUEUE, JobState, cancel_key
+from skinguard_common.registry import EVALUATE_TASK, TRAIN_TASK, TRAINING_QUEUE, JobState, cancel_key
 from skinguard_common.storage import s3_client
 from skinguard_common.training_config import TrainingConfig
 
-from .jobs import JobRecorder, fail_stale_jobs, publish, sync_engine
+from .dataset_source import manifest_and_fetch
+from .jobs import GateExternal, JobRecorder, fail_stale_jobs, publish, sync_engine
 from .settings import WorkerSettings
 
 logger = logging.getLogger(__name__)
@@ -50,32 +50,13 @@ def create_celery(settings: WorkerSettings) -> Celery:
     def train(task, job_id: str) -> str:
         return run_job(settings, uuid.UUID(job_id))
 
+    @app.task(name=EVALUATE_TASK, bind=True)
+    def evaluate(task, evaluation_id: str) -> str:
+        from .evaluation_job import run_evaluation_job  # TensorFlow loads in the child process only
+
+        return run_evaluation_job(settings, uuid.UUID(evaluation_id))
+
     return app
-
-
-def _manifest_and_fetch(settings: WorkerSettings, s3, dataset_id: uuid.UUID):
-    """The frozen manifest from S3, less images erased since (their objects are gone), and a fetcher."""
-    import json
-
-    manifest = json.loads(
-        s3.get_object(Bucket=settings.s3_bucket, Key=f"datasets/{dataset_id}/manifest.json")["Body"].read()
-    )
-    existing: set[str] = set()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.s3_bucket, Prefix="images/"):
-        existing.update(item["Key"] for item in page.get("Contents", []))
-
-    def key_of(url: str) -> str:
-        return urlparse(url).path.lstrip("/")
-
-    kept = [image for image in manifest["images"] if key_of(image["url"]) in existing]
-    kept_ids = {image["id"] for image in kept}
-    manifest["images"] = kept
-    manifest["splits"] = {name: [i for i in ids if i in kept_ids] for name, ids in manifest["splits"].items()}
-
-    def fetch(image) -> bytes:
-        return s3.get_object(Bucket=settings.s3_bucket, Key=key_of(image.url))["Body"].read()
-
-    return manifest, fetch, len(existing)
 
 
 def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
@@ -104,7 +85,7 @@ def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
         return bool(redis.exists(cancel_key(job_id)))
 
     try:
-        manifest, fetch, _ = _manifest_and_fetch(settings, s3, job.dataset_id)
+        manifest, fetch, _ = manifest_and_fetch(settings, s3, job.dataset_id)
         config = TrainingConfig.model_validate(job.config)
         recorder.progress({"phase": "training", "epochs": config.epochs}, force=True)
         result = run_training(
@@ -119,9 +100,13 @@ def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
             dataset_id=str(job.dataset_id),
             dataset_version=manifest.get("dataset", {}).get("version"),
         )
+        external = None
+        if settings.gate_external_dataset is not None:
+            recorder.progress({"phase": "external evaluation"}, force=True)
+            external = gate_evaluation(settings, s3, result.export.directory, work_dir / "gate", should_cancel)
         recorder.progress({"phase": "publishing"}, force=True)
         sizes = {"saved_model_bytes": result.export.saved_model_bytes, "tflite_bytes": result.export.tflite_bytes}
-        version = publish(engine, s3, settings, job, result.export.directory, result.evaluation, sizes)
+        version = publish(engine, s3, settings, job, result.export.directory, result.evaluation, sizes, external)
         recorder.progress({"phase": "done", "gate": version.gate, "status": version.status.value}, force=True)
         recorder.finish(JobState.succeeded, model_version=version.version)
         return f"version {version.version} {version.status.value}"
@@ -136,6 +121,25 @@ def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
         shutil.rmtree(work_dir, ignore_errors=True)
         redis.close()
         engine.dispose()
+
+
+def gate_evaluation(settings: WorkerSettings, s3, model_dir, work_dir, should_cancel) -> GateExternal:
+    """Evaluate the exported candidate on the gate's external dataset version (every image)."""
+    from .data import PixelCache
+    from .evaluation_job import dataset_images, evaluate_directory, result_of
+
+    dataset_id = settings.gate_external_dataset
+    assert dataset_id is not None
+    manifest, fetch, _ = manifest_and_fetch(settings, s3, dataset_id)
+    outcome = evaluate_directory(
+        model_dir,
+        dataset_images(manifest, None),
+        fetch,
+        cache=PixelCache(settings.image_cache_dir),
+        work_dir=work_dir,
+        should_cancel=should_cancel,
+    )
+    return GateExternal(dataset_id, result_of(outcome.evaluation, manifest, None), outcome.report_dir)
 
 
 def _keep_heartbeat(settings: WorkerSettings) -> None:

@@ -22,9 +22,12 @@ from skinguard_common.imaging import NEAR_DUPLICATE_MAX_DISTANCE
 from skinguard_common.storage import ObjectStore
 
 from ..labels.consensus import consensus_query
-from ..models import SPLITS, Dataset, DatasetImage, ImageView
+from ..models import SPLITS, Annotation, Dataset, DatasetImage, ImageView
 from .schemas import DatasetIn
 from .splitting import Candidate, split_dataset
+
+
+_IDS_PER_QUERY = 5000  # bound parameters per query stay far below PostgreSQL's 32,767
 
 
 def manifest_key(dataset_id: uuid.UUID) -> str:
@@ -73,8 +76,10 @@ async def create_dataset(
         raise Invalid("no labelled images match the filters", code="empty_dataset")
     seed = request.seed if request.seed is not None else secrets.randbelow(2**63)
     candidates = [
-        Candidate(image.id, label, image.lesion_id, image.patient_pseudonym, image.phash) for image, label in rows
+        Candidate(image.id, label, image.lesion_id, image.patient_pseudonym, image.phash, image.source)
+        for image, label in rows
     ]
+    label_metadata = await consensus_label_metadata(session, rows)
     result = await asyncio.to_thread(
         split_dataset, candidates, request.splits.as_dict(), seed, NEAR_DUPLICATE_MAX_DISTANCE
     )
@@ -101,7 +106,10 @@ async def create_dataset(
     members = {image.id: (image, label) for image, label in rows}
     manifest = build_export(
         dataset,
-        [(image, label, result.splits[image.id], result.groups[image.id]) for image, label in members.values()],
+        [
+            (image, label, result.splits[image.id], result.groups[image.id], label_metadata.get(image.id, {}))
+            for image, label in members.values()
+        ],
         url_of=lambda image: f"s3://{bucket}/{image.object_key}",
     )
     await store.put_if_absent(manifest_key(dataset.id), json.dumps(manifest).encode(), "application/json")
@@ -113,6 +121,7 @@ async def create_dataset(
             label=label,
             split=result.splits[image_id],
             group_key=result.groups[image_id],
+            label_metadata=label_metadata.get(image_id, {}),
         )
         for image_id, (_, label) in members.items()
     )
@@ -125,10 +134,31 @@ async def create_dataset(
     return dataset
 
 
+async def consensus_label_metadata(session: AsyncSession, rows: list[tuple]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Per image, what its current annotations agreeing with the consensus said besides the label
+    (diagnosis, age, sex...), the newest annotation's value winning."""
+    consensus = {image.id: label for image, label in rows}
+    ids = list(consensus)
+    merged: dict[uuid.UUID, dict[str, Any]] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        found = await session.execute(
+            select(Annotation.image_id, Annotation.label, Annotation.meta)
+            .where(Annotation.superseded_at.is_(None), Annotation.image_id.in_(ids[start : start + _IDS_PER_QUERY]))
+            .order_by(Annotation.created_at, Annotation.id)
+        )
+        for image_id, label, meta in found:
+            if meta and consensus[image_id] == label:
+                merged.setdefault(image_id, {}).update(meta)
+    return merged
+
+
 def build_export(
-    dataset: Dataset, members: list[tuple[ImageView, str, str, str]], *, url_of: Callable[[ImageView], str]
+    dataset: Dataset,
+    members: list[tuple[ImageView, str, str, str, dict[str, Any]]],
+    *,
+    url_of: Callable[[ImageView], str],
 ) -> dict[str, Any]:
-    """The export document: ``members`` are (image, label, split, group)."""
+    """The export document: ``members`` are (image, label, split, group, label metadata)."""
     ordered = sorted(members, key=lambda member: str(member[0].id))
     return {
         "dataset": {
@@ -140,10 +170,15 @@ def build_export(
             "exported_images": len(ordered),
         },
         "images": [
-            {"id": str(image.id), "url": url_of(image), "label": label, "metadata": image_metadata(image, group)}
-            for image, label, _, group in ordered
+            {
+                "id": str(image.id),
+                "url": url_of(image),
+                "label": label,
+                "metadata": {**image_metadata(image, group), "label_metadata": label_metadata},
+            }
+            for image, label, _, group, label_metadata in ordered
         ],
-        "splits": {split: [str(image.id) for image, _, side, _ in ordered if side == split] for split in SPLITS},
+        "splits": {split: [str(image.id) for image, _, side, *_ in ordered if side == split] for split in SPLITS},
     }
 
 
@@ -166,9 +201,9 @@ async def list_datasets(session: AsyncSession, *, name: str | None, limit: int, 
 async def export_dataset(session: AsyncSession, dataset: Dataset, url_of: Callable[[ImageView], str]) -> dict[str, Any]:
     """The frozen membership as stored; images erased since freezing are left out."""
     rows = await session.execute(
-        select(ImageView, DatasetImage.label, DatasetImage.split, DatasetImage.group_key)
+        select(ImageView, DatasetImage.label, DatasetImage.split, DatasetImage.group_key, DatasetImage.label_metadata)
         .join(DatasetImage, DatasetImage.image_id == ImageView.id)
         .where(DatasetImage.dataset_id == dataset.id)
     )
-    members = [(image, label, split, group) for image, label, split, group in rows]
+    members = [tuple(row) for row in rows]
     return build_export(dataset, members, url_of=url_of)

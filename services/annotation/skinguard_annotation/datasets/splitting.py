@@ -27,6 +27,7 @@ class Candidate:
     lesion_id: str | None
     patient: str | None
     phash: str
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,15 @@ def leakage_report(
                 sides[value].add(placement[index])
         return sum(len(found) > 1 for found in sides.values())
 
+    per_source: dict[str, dict[str, dict[str, int]]] = {}
+    for index, candidate in enumerate(candidates):
+        source = per_source.setdefault(
+            candidate.source or "unknown", {split: dict.fromkeys(LABELS, 0) for split in SPLITS}
+        )
+        source[placement[index]][candidate.label] += 1
     return {
         "splits": per_split,
+        "sources": dict(sorted(per_source.items())),  # class counts per source and split
         "groups": len(groups),
         "largest_group": max((len(members) for members in groups), default=0),
         "near_duplicate_pairs": len(near_pairs),

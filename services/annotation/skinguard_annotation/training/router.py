@@ -11,7 +11,16 @@ from skinguard_common.db import SessionDep
 from skinguard_common.registry import JobState
 
 from . import service
-from .schemas import ModelVersionList, ModelVersionOut, TrainingJobIn, TrainingJobOut, TrainingJobPage
+from .schemas import (
+    EvaluationIn,
+    EvaluationList,
+    EvaluationOut,
+    ModelVersionList,
+    ModelVersionOut,
+    TrainingJobIn,
+    TrainingJobOut,
+    TrainingJobPage,
+)
 
 router = APIRouter(tags=["training"])
 
@@ -104,3 +113,54 @@ async def promote(model_name: str, version: int, request: Request, session: Sess
 async def rollback(model_name: str, version: int, request: Request, session: SessionDep, _: Admin) -> ModelVersionList:
     await service.rollback_version(session, request.app.state.store, model_name, version)
     return ModelVersionList(items=[ModelVersionOut.of(v) for v in await service.list_versions(session, model_name)])
+
+
+@router.post(
+    "/api/models/{model_name}/{version}/evaluations",
+    response_model=EvaluationOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Queue an evaluation of this exact version on a dataset version",
+    description="The worker scores the exported SavedModel (as served) on the dataset's images at the version's "
+    "decision threshold: ROC AUC with a bootstrap 95% CI, sensitivity, specificity, ECE, confusion matrix, ROC and "
+    "reliability plots, and the same per source, body site, sex, age band and diagnosis.",
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+async def create_evaluation(
+    model_name: str, version: int, body: EvaluationIn, request: Request, session: SessionDep, principal: Admin
+) -> EvaluationOut:
+    evaluation = await service.create_evaluation(session, request.app.state.queue, principal, model_name, version, body)
+    return EvaluationOut.of(evaluation)
+
+
+@router.get(
+    "/api/models/{model_name}/{version}/evaluations",
+    response_model=EvaluationList,
+    summary="A version's evaluations, newest first",
+    responses=error_responses(401, 403, 404),
+)
+async def list_evaluations(model_name: str, version: int, session: SessionDep, _: Admin) -> EvaluationList:
+    evaluations = await service.list_evaluations(session, model_name, version)
+    return EvaluationList(items=[EvaluationOut.of(evaluation) for evaluation in evaluations])
+
+
+@router.get(
+    "/api/models/{model_name}/{version}/evaluations/{evaluation_id}",
+    response_model=EvaluationOut,
+    summary="One evaluation: its state and, once done, its result",
+    responses=error_responses(401, 403, 404),
+)
+async def get_evaluation(
+    model_name: str, version: int, evaluation_id: uuid.UUID, session: SessionDep, _: Admin
+) -> EvaluationOut:
+    return EvaluationOut.of(await service.get_evaluation(session, model_name, version, evaluation_id))
+
+
+@router.get(
+    "/api/models/{model_name}/{version}/card",
+    summary="The version's model card (model_card.json)",
+    description="Intended use, training data, operating point, metrics in-distribution and external with "
+    "intervals, slices, calibration, risk levels, the gate's decision and known limitations.",
+    responses=error_responses(401, 403, 404, 503),
+)
+async def model_card(model_name: str, version: int, request: Request, session: SessionDep, _: Admin) -> dict:
+    return await service.model_card(session, request.app.state.store, model_name, version)

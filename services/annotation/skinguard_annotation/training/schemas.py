@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from skinguard_common.registry import JobState, ModelStatus, ModelVersion, TrainingJob
+from skinguard_common.registry import JobState, ModelEvaluation, ModelStatus, ModelVersion, TrainingJob
 from skinguard_common.training_config import TrainingConfig
 
 MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -67,3 +67,41 @@ class ModelVersionOut(BaseModel):
 
 class ModelVersionList(BaseModel):
     items: list[ModelVersionOut]
+
+
+class EvaluationIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    dataset_id: uuid.UUID = Field(description="the dataset version to evaluate on (e.g. a clinic's own photos)")
+    split: Literal["train", "validation", "test"] | None = Field(
+        None, description="one split of it; every image of the dataset when left out"
+    )
+
+
+class EvaluationOut(BaseModel):
+    id: uuid.UUID
+    model_name: str
+    version: int
+    dataset_id: uuid.UUID
+    split: str | None
+    state: JobState
+    purpose: str = Field(description="request (through this API) or gate (the worker's external check)")
+    result: dict[str, Any] | None = Field(
+        description="roc_auc with roc_auc_ci95, sensitivity and specificity at the version's decision threshold, "
+        "ece, confusion_matrix, samples, malignant, and the same per slice (source, body_site, sex, age_band, "
+        "diagnosis)"
+    )
+    artifact_url: str | None = Field(description="the report folder: evaluation.json and plots/*.png")
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, evaluation: ModelEvaluation) -> EvaluationOut:
+        return cls.model_validate(evaluation, from_attributes=True)
+
+
+class EvaluationList(BaseModel):
+    items: list[EvaluationOut]

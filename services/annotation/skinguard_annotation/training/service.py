@@ -7,6 +7,7 @@ import json
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,22 +15,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skinguard_common.auth import Principal
 from skinguard_common.errors import Conflict, Invalid, NotFound, ServiceUnavailable
 from skinguard_common.registry import (
+    EVALUATE_TASK,
     TRAIN_TASK,
     TRAINING_QUEUE,
+    EvaluationPurpose,
     JobState,
+    ModelEvaluation,
     ModelStatus,
     ModelVersion,
     TrainingJob,
     cancel_key,
+    model_card_key,
     promote,
     rollback,
     versions_index,
     versions_index_key,
 )
-from skinguard_common.storage import ObjectStore
+from skinguard_common.storage import ObjectMissing, ObjectStore
 
 from ..datasets.service import get_dataset
-from .schemas import TrainingJobIn
+from .schemas import EvaluationIn, TrainingJobIn
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +46,8 @@ class QueueClient:
         self.celery = celery
         self.redis = redis
 
-    async def enqueue(self, job_id: uuid.UUID) -> None:
-        await asyncio.to_thread(self.celery.send_task, TRAIN_TASK, args=[str(job_id)], queue=TRAINING_QUEUE)
+    async def enqueue(self, job_id: uuid.UUID, task: str = TRAIN_TASK) -> None:
+        await asyncio.to_thread(self.celery.send_task, task, args=[str(job_id)], queue=TRAINING_QUEUE)
 
     async def request_cancel(self, job_id: uuid.UUID) -> None:
         await asyncio.to_thread(self.redis.set, cancel_key(job_id), "1", ex=7 * 24 * 3600)
@@ -168,3 +173,82 @@ async def rollback_version(
     previous = rollback(target, versions)
     await _publish_index(session, store, model_name, versions)
     return previous
+
+
+async def get_version(session: AsyncSession, model_name: str, version: int) -> ModelVersion:
+    found = await session.scalar(
+        select(ModelVersion).where(ModelVersion.model_name == model_name, ModelVersion.version == version)
+    )
+    if found is None:
+        raise NotFound(f"no version {version} of model {model_name!r}")
+    return found
+
+
+async def create_evaluation(
+    session: AsyncSession,
+    queue: QueueClient,
+    principal: Principal,
+    model_name: str,
+    version: int,
+    request: EvaluationIn,
+) -> ModelEvaluation:
+    """Commit the evaluation row, then send the task (as for training jobs)."""
+    await get_version(session, model_name, version)
+    dataset = await get_dataset(session, request.dataset_id)
+    if request.split is not None and dataset.leakage_report["splits"][request.split]["images"] == 0:
+        raise Invalid(
+            f"dataset {dataset.name} v{dataset.version} has no {request.split} images", code="unusable_dataset"
+        )
+    evaluation = ModelEvaluation(
+        model_name=model_name,
+        version=version,
+        dataset_id=dataset.id,
+        split=request.split,
+        state=JobState.queued,
+        purpose=EvaluationPurpose.request.value,
+        attempts=0,
+        created_by=principal.user_id,
+    )
+    session.add(evaluation)
+    await session.commit()
+    try:
+        await queue.enqueue(evaluation.id, EVALUATE_TASK)
+    except Exception as error:
+        logger.exception("could not enqueue evaluation", extra={"evaluation_id": str(evaluation.id)})
+        evaluation.state = JobState.failed
+        evaluation.error = f"could not enqueue: {error}"
+        evaluation.finished_at = datetime.now(UTC)
+        await session.commit()
+        raise ServiceUnavailable("the training queue is unavailable; the evaluation was not started") from error
+    return evaluation
+
+
+async def list_evaluations(session: AsyncSession, model_name: str, version: int) -> list[ModelEvaluation]:
+    await get_version(session, model_name, version)
+    query = (
+        select(ModelEvaluation)
+        .where(ModelEvaluation.model_name == model_name, ModelEvaluation.version == version)
+        .order_by(ModelEvaluation.created_at.desc(), ModelEvaluation.id)
+    )
+    return list(await session.scalars(query))
+
+
+async def get_evaluation(
+    session: AsyncSession, model_name: str, version: int, evaluation_id: uuid.UUID
+) -> ModelEvaluation:
+    evaluation = await session.get(ModelEvaluation, evaluation_id)
+    if evaluation is None or (evaluation.model_name, evaluation.version) != (model_name, version):
+        raise NotFound(f"no evaluation {evaluation_id} of version {version} of model {model_name!r}")
+    return evaluation
+
+
+async def model_card(session: AsyncSession, store: ObjectStore, model_name: str, version: int) -> dict[str, Any]:
+    """The version's model_card.json as the worker last wrote it."""
+    await get_version(session, model_name, version)
+    try:
+        return json.loads(await store.get(model_card_key(model_name, version)))
+    except ObjectMissing as error:
+        raise NotFound(
+            f"version {version} of model {model_name!r} has no model card (published before cards existed)",
+            code="no_model_card",
+        ) from error
