@@ -8,6 +8,7 @@ import pytest
 
 from skinguard_common.imaging import to_model_input
 from skinguard_training import data
+from skinguard_training.augment import AugmentationPolicy
 from skinguard_training.data import PixelCache, load_splits, make_dataset
 from skinguard_training.dataset_export import DatasetExport
 from skinguard_training.errors import DatasetError, TrainingCancelled
@@ -112,7 +113,7 @@ def test_augmented_batches_are_reproducible_with_a_seed(tiny_dataset: Dataset, t
     train = _load(tiny_dataset, tmp_path)["train"]
 
     def pixels(seed: int) -> np.ndarray:
-        dataset = make_dataset(train, 4, augmentation_strength=1.0, seed=seed)
+        dataset = make_dataset(train, 4, augmentation=AugmentationPolicy(1.0, 0.5, True), seed=seed)
         return np.concatenate([batch for batch, _ in dataset.as_numpy_iterator()])
 
     augmented = pixels(3)

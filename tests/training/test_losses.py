@@ -69,3 +69,36 @@ def test_class_weights_balance_the_train_split() -> None:
 def test_class_weights_need_both_classes() -> None:
     with pytest.raises(ValueError, match="no malignant"):
         balanced_class_weights(np.array([BENIGN, BENIGN]))
+
+
+def test_diagnosis_loss_by_hand() -> None:
+    from skinguard_training.losses import DiagnosisLoss
+    from skinguard_training.targets import UNSPECIFIED_BENIGN, UNSPECIFIED_MALIGNANT
+
+    # Outputs over nv, mel, bkl, bcc, akiec, df, vasc; p(malignant) = mel + bcc + akiec = 0.5.
+    outputs = np.array([[0.4, 0.3, 0.05, 0.1, 0.1, 0.03, 0.02]] * 3, dtype=np.float32)
+    targets = np.array([1, UNSPECIFIED_BENIGN, UNSPECIFIED_MALIGNANT])
+    per_sample = DiagnosisLoss(reduction=None)(targets, outputs)
+    assert keras.ops.convert_to_numpy(per_sample) == pytest.approx([-math.log(0.3), -math.log(0.5), -math.log(0.5)])
+    assert float(DiagnosisLoss()(np.array([0]), outputs[:1])) == pytest.approx(-math.log(0.4))
+    assert isinstance(make_loss(TrainingConfig(label_granularity="diagnosis")), DiagnosisLoss)
+
+
+def test_training_targets_use_known_diagnoses_that_agree_with_the_label() -> None:
+    from skinguard_training.dataset_export import ExportedImage
+    from skinguard_training.targets import UNSPECIFIED_BENIGN, UNSPECIFIED_MALIGNANT, binary_labels, training_targets
+
+    def image(label: str, **label_metadata) -> ExportedImage:
+        return ExportedImage(id=label, url="s3://b/k", label=label, metadata={"label_metadata": label_metadata})
+
+    images = [
+        image("malignant", **{"import": {"dx": "bcc"}}),  # HAM10000 imports keep their fields under "import"
+        image("benign", diagnosis="seborrheic keratosis"),  # ISIC's words
+        image("benign", diagnosis="unknown"),
+        image("benign", dx="mel"),  # the consensus label wins over a contradicting diagnosis
+        image("malignant"),
+    ]
+    targets = training_targets(images, "diagnosis")
+    assert targets.tolist() == [3, 2, UNSPECIFIED_BENIGN, UNSPECIFIED_BENIGN, UNSPECIFIED_MALIGNANT]
+    assert binary_labels(targets, "diagnosis").tolist() == [1, 0, 0, 0, 1]
+    assert training_targets(images, "binary").tolist() == [1, 0, 0, 0, 1]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from skinguard_common.training_config import TrainingConfig
-from skinguard_training.models import PixelNormalisation, make_model
+from skinguard_training.models import PixelNormalisation, ShadesOfGray, make_model, malignant_probability_of
 
 _PIXELS = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
 
@@ -14,7 +14,7 @@ _PIXELS = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uin
     "model_type", ["CNN", "EfficientNetB0", "ResNet50", "DenseNet121", "MobileNetV3Small", "EfficientNetLite0"]
 )
 def test_every_model_type_maps_uint8_pixels_to_two_probabilities(model_type: str) -> None:
-    model = make_model(TrainingConfig(model_type=model_type, input_size=32))
+    model = make_model(TrainingConfig(model_type=model_type, weights="none", input_size=32))
     probabilities = keras.ops.convert_to_numpy(model(_PIXELS))
     assert probabilities.shape == (2, 2)
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
@@ -64,3 +64,44 @@ def test_pixel_normalisation_per_base(style: str, expected: list) -> None:
     pixel = np.array([[[[0, 127, 255]]]], dtype=np.uint8)
     normalised = keras.ops.convert_to_numpy(PixelNormalisation(style)(pixel))
     assert normalised.reshape(1, 3) == pytest.approx(np.array(expected), abs=1e-4)
+
+
+def shades_of_gray_reference(image: np.ndarray, power: float = 6.0) -> np.ndarray:
+    """Shades of Gray as published for dermoscopy (Barata et al. 2014), written out in numpy."""
+    pixels = image.astype(np.float64)
+    illuminant = np.power(np.mean(np.power(pixels, power), axis=(0, 1)), 1 / power)
+    illuminant /= np.sqrt(np.sum(illuminant**2))
+    return np.clip(pixels / (illuminant * np.sqrt(3)), 0, 255)
+
+
+def test_shades_of_gray_matches_the_published_formula_and_removes_a_colour_cast() -> None:
+    rng = np.random.default_rng(2)
+    image = rng.integers(20, 200, (16, 16, 3)).astype(np.uint8)
+    layer = ShadesOfGray(6.0)
+    corrected = keras.ops.convert_to_numpy(layer(image[None]))[0]
+    assert corrected == pytest.approx(shades_of_gray_reference(image), abs=1e-2)
+    # The same scene under a warmer lamp (per-channel gains) comes out the same.
+    cast = np.clip(image * np.array([1.2, 1.0, 0.7]), 0, 255).astype(np.uint8)
+    recast = keras.ops.convert_to_numpy(layer(cast[None]))[0]
+    assert np.abs(recast - corrected).mean() < 1.5
+    # A grey-balanced image is left as it is.
+    grey = np.full((4, 4, 3), 90, np.uint8)
+    assert keras.ops.convert_to_numpy(layer(grey[None]))[0] == pytest.approx(grey.astype(np.float32), abs=1e-3)
+
+
+def test_colour_constancy_is_inside_the_model_unless_turned_off() -> None:
+    with_it = make_model(TrainingConfig(model_type="CNN", input_size=32))
+    without = make_model(TrainingConfig(model_type="CNN", input_size=32, colour_constancy="none"))
+    assert isinstance(with_it.get_layer("colour_constancy"), ShadesOfGray)
+    assert "colour_constancy" not in [layer.name for layer in without.layers]
+
+
+def test_a_diagnosis_head_sums_its_malignant_diagnoses() -> None:
+    model = make_model(TrainingConfig(model_type="CNN", input_size=32, label_granularity="diagnosis"))
+    outputs = keras.ops.convert_to_numpy(model(_PIXELS))
+    assert outputs.shape == (2, 7)
+    # nv, mel, bkl, bcc, akiec, df, vasc: mel, bcc and akiec are malignant.
+    expected = outputs[:, 1] + outputs[:, 3] + outputs[:, 4]
+    assert keras.ops.convert_to_numpy(malignant_probability_of(outputs)) == pytest.approx(expected)
+    two = np.array([[0.3, 0.7]], np.float32)
+    assert keras.ops.convert_to_numpy(malignant_probability_of(two)) == pytest.approx([0.7])

@@ -80,7 +80,23 @@ def test_metadata_describes_the_model_its_data_and_metrics(trained_run: Run) -> 
     }
     assert metadata["output"] == {"name": "probabilities", "dtype": "float32", "shape": [None, 2]}
     assert "to_model_input" in metadata["preprocessing"] and "x / 255" in metadata["preprocessing"]
-    assert metadata["dataset"] == {"id": "dataset-1", "version": 3, "images": {"train": 16, "validation": 4, "test": 4}}
+    assert "Shades of Gray" in metadata["preprocessing"]
+    assert metadata["dataset"] == {
+        "id": "dataset-1",
+        "version": 3,
+        "images": {"train": 16, "validation": 4, "test": 4},
+        "class_counts": {
+            name: {"benign": n // 2, "malignant": n // 2} for name, n in (("train", 16), ("validation", 4), ("test", 4))
+        },
+        "sources": {"unknown": {"benign": 12, "malignant": 12}},
+    }
+    assert metadata["decision_threshold"] == result.operating_point.threshold
+    assert metadata["operating_point"]["target_sensitivity"] == 0.95
+    assert metadata["calibration"]["method"] in ("temperature", "isotonic")
+    assert metadata["test_time_augmentation"] == "flips"
+    thresholds = metadata["risk_thresholds"]
+    assert thresholds["benign_low"] > thresholds["benign_low_medium"]
+    assert thresholds["malignant_high"] > thresholds["malignant_medium_high"]
     assert metadata["config"]["model_type"] == "CNN" and metadata["config"]["input_size"] == 32
     assert metadata["metrics"]["roc_auc"] == result.evaluation["roc_auc"]
     assert metadata["sizes"] == {
@@ -97,13 +113,48 @@ def test_evaluation_history_and_plots_are_written(trained_run: Run) -> None:
     assert evaluation == result.evaluation
     assert evaluation["samples"] == 4 and sum(map(sum, evaluation["confusion_matrix"])) == 4
     assert {"accuracy", "precision", "recall", "sensitivity", "specificity", "roc_auc"} <= evaluation.keys()
+    assert {"roc_auc_ci95", "ece", "ece_uncalibrated", "reliability", "slices", "operating_point"} <= evaluation.keys()
+    assert evaluation["threshold"] == result.operating_point.threshold
     history = json.loads((directory / "history.json").read_text())
     assert history == result.history
     assert len(history["loss"]) == len(history["val_auc"]) == 2
     assert 1 <= result.best_epoch <= 2
     assert history["val_auc"][result.best_epoch - 1] == max(history["val_auc"])
-    for plot in ("confusion_matrix", "roc_curve", "training_curves"):
+    for plot in (
+        "evaluation_confusion_matrix",
+        "evaluation_roc_curve",
+        "evaluation_reliability",
+        "training_curves",
+    ):
         assert (directory / "plots" / f"{plot}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_served_model_is_the_calibrated_one_the_test_split_was_scored_with(trained_run: Run, served) -> None:
+    result = trained_run[0]
+    validation = json.loads((result.export.directory / "validation.json").read_text())
+    assert validation["calibration"] == result.calibrator.as_dict()
+    # The operating point was chosen on validation to reach the target (four photos: all malignant found).
+    assert validation["sensitivity"] >= result.operating_point.sensitivity - 1e-9 >= 0.95 - 1e-9
+
+
+def test_the_model_card_has_every_section(trained_run: Run) -> None:
+    directory = trained_run[0].export.directory
+    card = json.loads((directory / "model_card.json").read_text())
+    assert {
+        "intended_use",
+        "not_a_diagnosis",
+        "training_data",
+        "operating_point",
+        "metrics",
+        "calibration",
+        "risk_levels",
+        "slices",
+        "limitations",
+    } <= card.keys()
+    assert card["metrics"]["in_distribution"]["roc_auc"] == trained_run[0].evaluation["roc_auc"]
+    assert any("No external validation yet" in note for note in card["limitations"])
+    markdown = (directory / "model_card.md").read_text()
+    assert "This is not a diagnosis" in markdown and "| risk level |" in markdown
 
 
 def test_progress_is_reported_every_batch_and_after_each_epoch(trained_run: Run) -> None:
@@ -114,8 +165,8 @@ def test_progress_is_reported_every_batch_and_after_each_epoch(trained_run: Run)
     assert "val_auc" in progress[4][2]
 
 
-def test_tensorboard_gets_per_epoch_scalars(trained_run: Run) -> None:
-    log_dir = trained_run[0].export.directory.parent / "tensorboard"
+def test_tensorboard_gets_per_epoch_scalars_and_travels_with_the_version(trained_run: Run) -> None:
+    log_dir = trained_run[0].export.directory / "tensorboard"
     tags = set()
     for events in log_dir.glob("*/events.out.tfevents.*"):
         for record in tf.data.TFRecordDataset(str(events)).as_numpy_iterator():

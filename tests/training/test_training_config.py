@@ -9,15 +9,22 @@ from pydantic import ValidationError
 from skinguard_common.training_config import TrainingConfig
 
 
-def test_defaults_are_valid_and_json_round_trips() -> None:
+def test_defaults_are_the_generalising_recipe_and_json_round_trips() -> None:
     config = TrainingConfig()
-    assert (config.model_type, config.weights, config.input_size, config.decision_threshold) == (
-        "CNN",
-        "none",
-        224,
-        0.5,
+    assert (config.model_type, config.weights, config.freeze_base) == ("EfficientNetLite0", "imagenet", False)
+    assert (config.optimizer, config.learning_rate_schedule, config.colour_constancy) == (
+        "adamw",
+        "cosine",
+        "shades_of_gray",
     )
+    assert (config.target_sensitivity, config.decision_threshold, config.calibration) == (0.95, None, "auto")
+    assert config.rotate_any_angle and config.min_crop_area < 1
     assert TrainingConfig.model_validate_json(config.model_dump_json()) == config
+
+
+def test_a_cnn_without_weights_named_defaults_to_no_weights() -> None:
+    assert TrainingConfig(model_type="CNN").weights == "none"
+    assert TrainingConfig(model_type="ResNet50").weights == "imagenet"
 
 
 @pytest.mark.parametrize(
@@ -26,6 +33,8 @@ def test_defaults_are_valid_and_json_round_trips() -> None:
         {"model_type": "EfficientNetLite0", "weights": "imagenet", "freeze_base": True, "trainable_layers": 20},
         {"model_type": "ResNet50", "weights": "/models/resnet50_notop.weights.h5", "freeze_base": True},
         {"model_type": "MobileNetV3Small", "optimizer": "sgd", "input_size": 32, "batch_size": 1},
+        {"label_granularity": "diagnosis", "max_crop_area": 2.0, "test_time_augmentation": "dihedral"},
+        {"decision_threshold": 0.3, "calibration": "none", "learning_rate_schedule": "constant"},
         {"use_focal_loss": True, "use_class_weights": True, "focal_gamma": 0, "focal_alpha": 0.5},
         {"monitor": "val_loss", "early_stopping_patience": 0, "reduce_lr_patience": 3},
         {"augmentation": False, "augmentation_strength": 0},
@@ -48,7 +57,12 @@ def test_monitor_mode_follows_the_metric() -> None:
         ({"input_size": 16}, "input_size", "greater than or equal to 32"),
         ({"batch_size": 0}, "batch_size", "greater than or equal to 1"),
         ({"learning_rate": 0}, "learning_rate", "greater than 0"),
-        ({"optimizer": "adagrad"}, "optimizer", "'adam', 'sgd' or 'rmsprop'"),
+        ({"optimizer": "adagrad"}, "optimizer", "'adamw', 'adam', 'sgd' or 'rmsprop'"),
+        ({"target_sensitivity": 0}, "target_sensitivity", "greater than 0"),
+        ({"calibration": "platt"}, "calibration", "'auto', 'temperature', 'isotonic' or 'none'"),
+        ({"test_time_augmentation": "all"}, "test_time_augmentation", "'none', 'flips' or 'dihedral'"),
+        ({"max_crop_area": 0.5}, "max_crop_area", "greater than or equal to 1"),
+        ({"label_smoothing": 0.5}, "label_smoothing", "less than 0.5"),
         ({"dropout": 1.0}, "dropout", "less than 1"),
         ({"augmentation_strength": 1.5}, "augmentation_strength", "less than or equal to 1"),
         ({"focal_alpha": 0}, "focal_alpha", "greater than 0"),
@@ -72,12 +86,16 @@ def test_invalid_fields_are_named_with_a_reason(fields: dict, location: str, mes
     ("fields", "message"),
     [
         ({"model_type": "CNN", "weights": "imagenet"}, "CNN has no ImageNet weights"),
-        ({"model_type": "ResNet50", "freeze_base": True}, "freeze_base needs pretrained weights"),
+        ({"model_type": "ResNet50", "weights": "none", "freeze_base": True}, "freeze_base needs pretrained weights"),
+        ({"label_granularity": "diagnosis", "use_focal_loss": True}, "has its own cross-entropy"),
         (
             {"model_type": "EfficientNetLite0", "weights": "imagenet", "trainable_layers": 5},
             "only applies with freeze_base",
         ),
-        ({"early_stopping_patience": 5, "reduce_lr_patience": 5}, "must be smaller than early_stopping_patience"),
+        (
+            {"learning_rate_schedule": "plateau", "early_stopping_patience": 5, "reduce_lr_patience": 5},
+            "must be smaller than early_stopping_patience",
+        ),
     ],
 )
 def test_inconsistent_combinations_are_refused(fields: dict, message: str) -> None:

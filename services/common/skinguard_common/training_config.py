@@ -11,16 +11,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .labels import CLASS_NAMES
+
+__all__ = ["CLASS_NAMES", "TrainingConfig"]
+
 ModelType = Literal["CNN", "EfficientNetB0", "ResNet50", "DenseNet121", "MobileNetV3Small", "EfficientNetLite0"]
 OptimizerName = Literal["adamw", "adam", "sgd", "rmsprop"]
 LearningRateSchedule = Literal["cosine", "plateau", "constant"]
 ColourConstancy = Literal["shades_of_gray", "none"]
 TestTimeAugmentation = Literal["none", "flips", "dihedral"]
 Calibration = Literal["auto", "temperature", "isotonic", "none"]
+LabelGranularity = Literal["binary", "diagnosis"]
 MonitorMetric = Literal["val_auc", "val_loss", "val_accuracy", "val_precision", "val_recall"]
 
-# The order of every model's output probabilities; dataset exports label images with these names.
-CLASS_NAMES: tuple[str, str] = ("benign", "malignant")
 
 # Keras reads these weight-file formats (``Model.load_weights``).
 WEIGHT_FILE_SUFFIXES = (".weights.h5", ".h5", ".hdf5", ".keras")
@@ -77,7 +80,15 @@ class TrainingConfig(BaseModel):
     min_crop_area: float = Field(
         0.4, gt=0, le=1, description="random resized crops keep this share of the image at least (1: no crops)"
     )
+    max_crop_area: float = Field(
+        1.0, ge=1, le=4, description="above 1, crops may also zoom out to this share of the image's area"
+    )
     rotate_any_angle: bool = Field(True, description="rotate by any angle (false: 90-degree steps only)")
+    label_granularity: LabelGranularity = Field(
+        "binary",
+        description="diagnosis: learn each diagnosis known from the label metadata (HAM10000's seven) and serve "
+        "p(malignant) as the sum of the malignant ones; images without a known diagnosis learn the class only",
+    )
     colour_constancy: ColourConstancy = Field(
         "shades_of_gray", description="Shades of Gray (p = 6) white balance inside the model, so serving does it too"
     )
@@ -139,6 +150,11 @@ class TrainingConfig(BaseModel):
             raise ValueError(
                 "trainable_layers only applies with freeze_base (without it every layer is trained); "
                 "set freeze_base to true or trainable_layers to 0"
+            )
+        if self.label_granularity == "diagnosis" and (self.use_focal_loss or self.label_smoothing):
+            raise ValueError(
+                "label_granularity 'diagnosis' has its own cross-entropy: use_focal_loss and label_smoothing "
+                "apply to the two-class head only"
             )
         if self.learning_rate_schedule == "plateau" and 0 < self.early_stopping_patience <= self.reduce_lr_patience:
             raise ValueError(

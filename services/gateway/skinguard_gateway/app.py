@@ -33,6 +33,7 @@ from .serving.cards import ModelCards
 from .serving.client import ModelClient
 from .serving.grpc_client import GrpcModelClient
 from .serving.guarded import GuardedModelClient
+from .serving.public_card import PublicCards
 from .serving.tracker import ModelTracker
 from .settings import GatewaySettings
 
@@ -61,7 +62,9 @@ def create_app(settings: GatewaySettings | None = None, *, model_client: ModelCl
             guarded = GuardedModelClient(client, deadline_seconds=settings.serving_deadline_seconds, metrics=metrics)
             redis = OptionalRedis.from_url(settings.redis_url, metrics, timeout_seconds=settings.redis_timeout_seconds)
             resources.push_async_callback(redis.close)
-            cards = ModelCards(S3ObjectStore(settings), timeout_seconds=METADATA_READ_TIMEOUT_SECONDS)
+            store = S3ObjectStore(settings)
+            cards = ModelCards(store, timeout_seconds=METADATA_READ_TIMEOUT_SECONDS)
+            app.state.public_cards = PublicCards(store, timeout_seconds=METADATA_READ_TIMEOUT_SECONDS)
             tracker = ModelTracker(guarded, settings.model_ref, cards, metrics)
             app.state.tracker = tracker
             app.state.rate_limiter = RateLimiter(redis, metrics, limit_per_minute=settings.rate_limit_per_minute)

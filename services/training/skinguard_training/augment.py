@@ -3,9 +3,10 @@
 They attack what differs between clinics rather than between lesions: framing, orientation,
 camera colour and exposure. Per image, scaled by the policy:
 
-* geometry: a random resized crop (a share of the area between ``min_crop_area`` and 1, aspect
-  ratio 3:4 to 4:3), a rotation by any angle and a mirror flip, as one affine warp with the
-  border reflected; without ``any_angle`` and crops, one of the 8 flips and 90-degree rotations;
+* geometry: a random resized crop (a share of the area between ``min_crop_area`` and
+  ``max_crop_area``, above 1 zooming out; aspect ratio 3:4 to 4:3), a rotation by any angle and
+  a mirror flip, as one affine warp with the border reflected; without ``any_angle`` and crops,
+  one of the 8 flips and 90-degree rotations;
 * colour: brightness, contrast, saturation, hue and gamma jitter, and for some images a
   Gaussian blur.
 
@@ -47,10 +48,11 @@ class AugmentationPolicy:
     strength: float = 1.0
     min_crop_area: float = 1.0  # 1: no cropping
     any_angle: bool = False  # rotate by any angle, not only 90-degree steps
+    max_crop_area: float = 1.0  # above 1: zoom out too, the lesion shrinks inside a reflected border
 
     @property
     def dihedral_only(self) -> bool:
-        return self.min_crop_area >= 1 and not self.any_angle
+        return self.min_crop_area >= 1 and self.max_crop_area <= 1 and not self.any_angle
 
 
 def augment_batch(images: tf.Tensor, seed: tf.Tensor, policy: AugmentationPolicy) -> tf.Tensor:
@@ -95,10 +97,11 @@ def _random_warp(images: tf.Tensor, seed: tf.Tensor, policy: AugmentationPolicy)
     side = _square_side(images)
     count = tf.shape(images)[0]
     draws = tf.random.stateless_uniform((6, count), seed)
-    area = policy.min_crop_area + (1 - policy.min_crop_area) * draws[0]
+    area = policy.min_crop_area + (policy.max_crop_area - policy.min_crop_area) * draws[0]
     aspect = tf.exp((2 * draws[1] - 1) * _LOG_ASPECT)
-    crop_width = tf.minimum(tf.sqrt(area * aspect), 1.0) * side
-    crop_height = tf.minimum(tf.sqrt(area / aspect), 1.0) * side
+    longest = tf.maximum(tf.sqrt(area), 1.0)  # a zoomed-in crop stays inside the image
+    crop_width = tf.minimum(tf.sqrt(area * aspect), longest) * side
+    crop_height = tf.minimum(tf.sqrt(area / aspect), longest) * side
     centre_x = crop_width / 2 + draws[2] * (side - crop_width) - 0.5
     centre_y = crop_height / 2 + draws[3] * (side - crop_height) - 0.5
     if policy.any_angle:
@@ -207,4 +210,6 @@ def augmentation_policy(config: TrainingConfig) -> AugmentationPolicy | None:
     """The config's augmentations for the train split, or None when they are turned off."""
     if not config.augmentation:
         return None
-    return AugmentationPolicy(config.augmentation_strength, config.min_crop_area, config.rotate_any_angle)
+    return AugmentationPolicy(
+        config.augmentation_strength, config.min_crop_area, config.rotate_any_angle, config.max_crop_area
+    )

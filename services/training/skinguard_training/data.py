@@ -128,15 +128,19 @@ def make_dataset(
     shuffle: bool = False,
     augmentation: AugmentationPolicy | None = None,
     seed: int = 0,
+    targets: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """Batches ``(pixels uint8, labels int32)``; shuffled each epoch and augmented when asked.
+
+    ``targets`` replace the split's labels as what is learnt (``targets.training_targets``).
 
     With a given ``seed`` the order and the augmentations of every epoch are reproducible.
     """
     size = split.pixels.shape[1]
+    learnt = split.labels if targets is None else np.asarray(targets, dtype=np.int32)
 
     def gather(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return split.pixels[indices], split.labels[indices]
+        return split.pixels[indices], learnt[indices]
 
     def gather_batch(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         pixels, labels = tf.numpy_function(gather, [indices], (tf.uint8, tf.int32), stateful=False)

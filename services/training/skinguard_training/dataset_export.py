@@ -17,6 +17,8 @@ from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from skinguard_common.labels import diagnosis_code
+
 SplitName = Literal["train", "validation", "test"]
 SPLIT_NAMES: tuple[SplitName, ...] = ("train", "validation", "test")
 
@@ -28,6 +30,19 @@ class ExportedImage(BaseModel):
     url: str = Field(min_length=1)
     label: Literal["benign", "malignant"]
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def label_field(self, name: str) -> Any:
+        """A field of the label's metadata (bulk imports keep theirs under ``import``), else of the image's."""
+        label_metadata = self.metadata.get("label_metadata") or {}
+        for place in (label_metadata, label_metadata.get("import") or {}, self.metadata):
+            if isinstance(place, dict) and place.get(name) not in (None, ""):
+                return place[name]
+        return None
+
+    @property
+    def diagnosis(self) -> str | None:
+        """The HAM10000 code of the labelled diagnosis, when the label's metadata names a known one."""
+        return diagnosis_code(self.label_field("dx")) or diagnosis_code(self.label_field("diagnosis"))
 
 
 class Splits(BaseModel):

@@ -102,9 +102,9 @@ def slice_attributes(images: Sequence[ExportedImage]) -> dict[str, list[str | No
     return {
         "source": [image.metadata.get("source") for image in images],
         "body_site": [_text(image.metadata.get("location") or image.metadata.get("anatom_site")) for image in images],
-        "sex": [_text(_label_field(image, "sex")) for image in images],
-        "age_band": [age_band(_label_field(image, "age")) for image in images],
-        "diagnosis": [_text(_label_field(image, "dx") or _label_field(image, "diagnosis")) for image in images],
+        "sex": [_text(image.label_field("sex")) for image in images],
+        "age_band": [age_band(image.label_field("age")) for image in images],
+        "diagnosis": [image.diagnosis or _text(image.label_field("diagnosis")) for image in images],
     }
 
 
@@ -118,10 +118,6 @@ def age_band(age: Any) -> str | None:
         return None
     low = int(years // 15) * 15
     return f"{low}-{low + 14}" if low < 75 else "75+"
-
-
-def _label_field(image: ExportedImage, name: str) -> Any:
-    return (image.metadata.get("label_metadata") or {}).get(name, image.metadata.get(name))
 
 
 def _text(value: Any) -> str | None:

@@ -36,7 +36,7 @@ import tensorflow as tf
 from skinguard_common.training_config import CLASS_NAMES, TestTimeAugmentation, TrainingConfig
 
 from .calibration import Calibrator
-from .models import NORMALISATION, NORMALISATION_DESCRIPTIONS, SHADES_OF_GRAY_POWER
+from .models import NORMALISATION, NORMALISATION_DESCRIPTIONS, SHADES_OF_GRAY_POWER, malignant_probability_of
 from .quality import OperatingPoint
 from .warmup import predict_warmup_record, write_warmup_file
 
@@ -128,7 +128,7 @@ def malignant_probability(
     """The model's malignant probability ``(batch,)``, averaged over the views (one model call)."""
     pixels = tf.cast(images, tf.float32)
     seen = views(pixels, test_time_augmentation)
-    probabilities = model(tf.concat(seen, axis=0), training=False)[:, MALIGNANT]
+    probabilities = malignant_probability_of(model(tf.concat(seen, axis=0), training=False))
     return tf.reduce_mean(tf.reshape(probabilities, (len(seen), -1)), axis=0)
 
 

@@ -12,6 +12,9 @@ from keras import ops
 
 from skinguard_common.training_config import CLASS_NAMES, TrainingConfig
 
+from .models import malignant_probability_of
+from .targets import DIAGNOSIS_TARGET_IS_MALIGNANT, UNSPECIFIED_BENIGN, UNSPECIFIED_MALIGNANT
+
 _MALIGNANT = CLASS_NAMES.index("malignant")
 
 
@@ -62,12 +65,46 @@ class SmoothedCrossEntropy(keras.losses.Loss):
         return {**super().get_config(), "smoothing": self.smoothing}
 
 
+@keras.saving.register_keras_serializable(package="skinguard")
+class DiagnosisLoss(keras.losses.Loss):
+    """Cross-entropy of a diagnosis-level head.
+
+    A target below ``UNSPECIFIED_BENIGN`` is a diagnosis: ``-log p(diagnosis)``. The two targets
+    past them know the class only: ``-log p(malignant)`` or ``-log (1 - p(malignant))``, with
+    p(malignant) the summed malignant diagnoses (``targets``).
+    """
+
+    def __init__(self, name: str = "diagnosis_cross_entropy", **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        targets = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        probabilities = ops.convert_to_tensor(y_pred)
+        known = ops.minimum(targets, UNSPECIFIED_BENIGN - 1)
+        of_diagnosis = ops.take_along_axis(probabilities, known[:, None], axis=1)[:, 0]
+        malignant = malignant_probability_of(probabilities)
+        of_class = ops.where(ops.equal(targets, UNSPECIFIED_MALIGNANT), malignant, 1.0 - malignant)
+        chosen = ops.where(targets < UNSPECIFIED_BENIGN, of_diagnosis, of_class)
+        epsilon = keras.config.epsilon()
+        return -ops.log(ops.clip(chosen, epsilon, 1.0))
+
+
 def make_loss(config: TrainingConfig) -> keras.losses.Loss:
+    if config.label_granularity == "diagnosis":
+        return DiagnosisLoss()
     if config.use_focal_loss:
         return FocalLoss(gamma=config.focal_gamma, alpha=config.focal_alpha)
     if config.label_smoothing:
         return SmoothedCrossEntropy(config.label_smoothing)
     return keras.losses.SparseCategoricalCrossentropy(name="cross_entropy")
+
+
+def target_weights(labels: np.ndarray, granularity: str) -> dict[int, float]:
+    """``balanced_class_weights`` keyed by training target: every diagnosis weighs as its class."""
+    weights = balanced_class_weights(labels)
+    if granularity == "binary":
+        return weights
+    return {target: weights[int(malignant)] for target, malignant in enumerate(DIAGNOSIS_TARGET_IS_MALIGNANT)}
 
 
 def balanced_class_weights(labels: np.ndarray) -> dict[int, float]:

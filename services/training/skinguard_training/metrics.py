@@ -7,17 +7,23 @@ validation split), the names ``TrainingConfig.monitor`` chooses from.
 from __future__ import annotations
 
 import keras
+from keras import ops
 
-from skinguard_common.training_config import CLASS_NAMES
+from skinguard_common.labels import CLASS_NAMES
 
-_MALIGNANT = CLASS_NAMES.index("malignant")
+from .models import malignant_probability_of
+from .targets import DIAGNOSIS_TARGET_IS_MALIGNANT
 
 
 class _OnMalignantProbability:
-    """Feed a binary metric the malignant column of the softmax output."""
+    """Feed a binary metric p(malignant) and whether the image is malignant, from a two-class or a
+    diagnosis-level head (whose targets are diagnosis indices)."""
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        return super().update_state(y_true, y_pred[:, _MALIGNANT], sample_weight=sample_weight)
+        targets = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        if y_pred.shape[-1] != len(CLASS_NAMES):
+            targets = ops.take(ops.convert_to_tensor(DIAGNOSIS_TARGET_IS_MALIGNANT), targets)
+        return super().update_state(targets, malignant_probability_of(y_pred), sample_weight=sample_weight)
 
 
 @keras.saving.register_keras_serializable(package="skinguard")

@@ -16,9 +16,11 @@ from typing import Literal
 import keras
 from keras import ops
 
-from skinguard_common.training_config import CLASS_NAMES, ModelType, TrainingConfig
+from skinguard_common.labels import CLASS_NAMES, MALIGNANT
+from skinguard_common.training_config import ModelType, TrainingConfig
 
 from . import efficientnet_lite
+from .targets import MALIGNANT_OUTPUTS, output_count
 
 Normalisation = Literal["unit", "lite", "caffe", "torch", "inside_base"]
 
@@ -106,7 +108,8 @@ SHADES_OF_GRAY_POWER = 6.0
 
 
 def make_model(config: TrainingConfig) -> keras.Model:
-    """The classifier: input ``image`` (float32, 0-255), output ``probabilities`` ``(batch, 2)``.
+    """The classifier: input ``image`` (float32, 0-255), output ``probabilities``: ``(batch, 2)``,
+    or one per diagnosis with ``label_granularity="diagnosis"`` (``malignant_probability_of``).
 
     With ``freeze_base`` the base runs in inference mode (BatchNorm statistics frozen) and only
     its top ``trainable_layers`` layers, BatchNorm excepted, are trained with the head.
@@ -126,12 +129,20 @@ def make_model(config: TrainingConfig) -> keras.Model:
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     x = keras.layers.Dropout(config.dropout, name="head_dropout")(x)
     outputs = keras.layers.Dense(
-        len(CLASS_NAMES),
+        output_count(config.label_granularity),
         activation="softmax",
         kernel_regularizer=keras.regularizers.L2(config.l2),
         name="probabilities",
     )(x)
     return keras.Model(inputs, outputs, name=f"skinguard_{config.model_type.lower()}")
+
+
+def malignant_probability_of(outputs):
+    """p(malignant) ``(batch,)`` from a head's softmax: its malignant column, or the sum of the
+    malignant diagnoses' columns for a diagnosis-level head."""
+    if outputs.shape[-1] == len(CLASS_NAMES):
+        return outputs[:, MALIGNANT]
+    return ops.sum(ops.take(outputs, list(MALIGNANT_OUTPUTS), axis=1), axis=1)
 
 
 def _make_base(config: TrainingConfig, shape: tuple[int, int, int]) -> keras.Model:

@@ -42,10 +42,11 @@ from .export import (
     malignant_probability,
     write_metadata,
 )
-from .losses import balanced_class_weights
+from .losses import target_weights
 from .model_card import training_data_summary, write_model_card
 from .plots import plot_training_curves
 from .quality import OperatingPoint, operating_point, risk_band_rates, risk_thresholds, threshold_metrics
+from .targets import training_targets
 from .train import train
 
 
@@ -105,6 +106,7 @@ def run_training(
     callbacks: list = [CancellationCheck(cancel)]
     if on_progress is not None:
         callbacks.append(ProgressReporter(on_progress, config.log_every_n_batches))
+    granularity = config.label_granularity
     trained = train(
         config,
         make_dataset(
@@ -113,11 +115,16 @@ def run_training(
             shuffle=True,
             augmentation=augmentation_policy(config),
             seed=config.seed,
+            targets=training_targets(export.split("train"), granularity),
         ),
-        make_dataset(splits["validation"], config.batch_size),
+        make_dataset(
+            splits["validation"],
+            config.batch_size,
+            targets=training_targets(export.split("validation"), granularity),
+        ),
         work_dir=work_dir,
         callbacks=callbacks,
-        class_weight=balanced_class_weights(splits["train"].labels) if config.use_class_weights else None,
+        class_weight=target_weights(splits["train"].labels, granularity) if config.use_class_weights else None,
     )
     if cancel():
         raise TrainingCancelled("training cancelled before export")

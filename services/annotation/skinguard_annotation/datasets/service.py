@@ -26,7 +26,6 @@ from ..models import SPLITS, Annotation, Dataset, DatasetImage, ImageView
 from .schemas import DatasetIn
 from .splitting import Candidate, split_dataset
 
-
 _IDS_PER_QUERY = 5000  # bound parameters per query stay far below PostgreSQL's 32,767
 
 

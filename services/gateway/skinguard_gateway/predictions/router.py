@@ -80,3 +80,18 @@ async def health(tracker: TrackerDep) -> HealthOut:
         model_version=model.version if model else None,
         timestamp=datetime.now(UTC),
     )
+
+
+@router.get(
+    "/model",
+    summary="The served model's card: what it is for, how good it measured, its limits",
+    description="Public: intended use and 'not a diagnosis', training data sources and class counts, the "
+    "operating point, metrics in-distribution and on external data with 95% intervals, calibration, risk "
+    "levels, slices and known limitations.",
+    responses=error_responses(404, 503),
+    tags=["operations"],
+)
+async def model_card(request: Request, tracker: TrackerDep) -> dict:
+    model = await tracker.get()
+    card = await request.app.state.public_cards.get(model)
+    return {"name": model.name, "version": model.version, "card": card}

@@ -1,0 +1,70 @@
+"""Temperature scaling and isotonic calibration against hand-computed cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from skinguard_training.calibration import (
+    Calibrator,
+    cross_validated_ece,
+    fit_calibration,
+    fit_isotonic,
+    fit_temperature,
+    logit,
+)
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-np.asarray(x, dtype=float)))
+
+
+def test_temperature_by_hand() -> None:
+    # Logit +2 for 4 photos of which 3 are malignant, logit -2 for 4 of which 1 is: the likelihood
+    # is best where sigmoid(2 / T) = 3/4, i.e. T = 2 / ln 3.
+    probabilities = _sigmoid([2, 2, 2, 2, -2, -2, -2, -2])
+    labels = np.array([1, 1, 1, 0, 0, 0, 0, 1])
+    calibrator = fit_temperature(labels, probabilities)
+    assert calibrator.method == "temperature"
+    assert calibrator.temperature == pytest.approx(2 / math.log(3), rel=1e-3)
+    assert calibrator.apply(probabilities[:1]) == pytest.approx([0.75], rel=1e-3)
+
+
+def test_a_temperature_keeps_the_order_and_half() -> None:
+    calibrator = Calibrator("temperature", temperature=3.0)
+    probabilities = np.array([0.01, 0.2, 0.5, 0.7, 0.999])
+    calibrated = calibrator.apply(probabilities)
+    assert np.all(np.diff(calibrated) > 0)
+    assert calibrated[2] == pytest.approx(0.5)
+    assert calibrated == pytest.approx(_sigmoid(logit(probabilities) / 3))
+
+
+def test_isotonic_pools_adjacent_violators() -> None:
+    # 0.1 benign, 0.2 malignant, 0.3 benign, 0.4 malignant: 0.2 and 0.3 violate the order and pool to 1/2.
+    calibrator = fit_isotonic(np.array([0, 1, 0, 1]), np.array([0.1, 0.2, 0.3, 0.4]))
+    assert calibrator.apply(np.array([0.1, 0.2, 0.25, 0.3, 0.4])) == pytest.approx([0, 0.5, 0.5, 0.5, 1])
+    assert calibrator.apply(np.array([0.0, 0.95])) == pytest.approx([0, 1])  # clipped outside the knots
+    assert calibrator.apply(np.array([0.35])) == pytest.approx([0.75])  # linear between knots
+
+
+def test_identity_and_json_form() -> None:
+    assert Calibrator("none").apply(np.array([0.3])) == pytest.approx([0.3])
+    assert Calibrator("temperature", temperature=1.5).as_dict() == {"method": "temperature", "temperature": 1.5}
+    assert fit_isotonic(np.array([0, 1]), np.array([0.2, 0.8])).as_dict()["knots"] == [[0.2, 0.0], [0.8, 1.0]]
+
+
+def test_auto_picks_isotonic_only_where_it_measures_better() -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0.01, 0.99, 4000)
+    # Over-confident scores: the truth is the score at temperature 2, which one parameter fixes.
+    tempered = rng.uniform(size=raw.size) < _sigmoid(logit(raw) / 2)
+    assert fit_calibration("auto", tempered.astype(int), raw).method == "temperature"
+    # A staircase no temperature can fit: malignant 10% below 0.5, 90% above.
+    stepped = rng.uniform(size=raw.size) < np.where(raw < 0.5, 0.1, 0.9)
+    assert cross_validated_ece("isotonic", stepped.astype(int), raw) < cross_validated_ece(
+        "temperature", stepped.astype(int), raw
+    )
+    assert fit_calibration("auto", stepped.astype(int), raw).method == "isotonic"
+    assert fit_calibration("none", stepped.astype(int), raw).method == "none"
