@@ -30,6 +30,7 @@ import tensorflow as tf
 from PIL import Image
 
 from skinguard_common.training_config import CLASS_NAMES, TrainingConfig
+from skinguard_training.augment import AugmentationPolicy
 from skinguard_training.data import PixelCache, SplitData, load_splits, make_dataset
 from skinguard_training.dataset_export import DatasetExport, read_file_uri
 from skinguard_training.losses import make_loss
@@ -175,7 +176,9 @@ def main() -> None:
         peak = rss.peak / 2**20
         print(f"\nours, first run only: fetch + decode + cache {decode_rate:7.1f} images/s   (peak RSS {peak:.0f} MiB)")
 
-        ours = make_dataset(train, arguments.batch_size, shuffle=True, augmentation_strength=STRENGTH, seed=0)
+        ours = make_dataset(
+            train, arguments.batch_size, shuffle=True, augmentation=AugmentationPolicy(STRENGTH), seed=0
+        )
         original = original_pipeline(images, arguments.batch_size)
         print("\ninput pipeline, images/s per epoch (decode/gather + augment + batch):")
         rates = {}

@@ -194,3 +194,42 @@ async def test_dataset_endpoints_are_for_admins(client, callers, method, path):
     assert (await client.request(method, path, json=body)).status_code == 401
     for caller in ("uploader", "annotator", "importer"):
         assert (await client.request(method, path, json=body, headers=callers[caller].headers)).status_code == 403
+
+
+async def test_label_metadata_and_class_counts_per_source_are_frozen_with_the_version(
+    client, callers, ingest, label, s3, settings
+):
+    ids = {}
+    for seed in range(12):
+        source = "clinic-a" if seed < 8 else "clinic-b"
+        image = await ingest(seed=500 + seed, source=source)
+        malignant = seed % 4 == 0
+        await label(
+            image["id"],
+            "malignant" if malignant else "benign",
+            metadata={"dx": "mel" if malignant else "nv", "sex": "female", "age": 40 + seed},
+        )
+        ids[image["id"]] = (source, malignant)
+    # A second annotator disagreeing: the consensus (a tie goes to malignant) keeps the agreeing metadata only.
+    contested = next(image_id for image_id, (_, malignant) in ids.items() if malignant)
+    await label(contested, "benign", caller="importer", metadata={"dx": "bkl"})
+    dataset = (await freeze(client, callers, seed=2)).json()
+    sources = dataset["leakage_report"]["sources"]
+    assert set(sources) == {"clinic-a", "clinic-b"}
+    totals = {
+        source: {name: sum(split[name] for split in splits.values()) for name in ("benign", "malignant")}
+        for source, splits in sources.items()
+    }
+    assert totals == {"clinic-a": {"benign": 6, "malignant": 2}, "clinic-b": {"benign": 3, "malignant": 1}}
+
+    export = (await client.get(f"/api/datasets/{dataset['id']}/export", headers=callers["admin"].headers)).json()
+    by_id = {image["id"]: image for image in export["images"]}
+    assert by_id[contested]["label"] == "malignant"
+    assert by_id[contested]["metadata"]["label_metadata"]["dx"] == "mel"
+    assert all(image["metadata"]["label_metadata"]["sex"] == "female" for image in export["images"])
+    manifest = json.loads(
+        s3.get_object(Bucket=settings.s3_bucket, Key=f"datasets/{dataset['id']}/manifest.json")["Body"].read()
+    )
+    assert {image["id"]: image["metadata"]["label_metadata"] for image in manifest["images"]} == {
+        image["id"]: image["metadata"]["label_metadata"] for image in export["images"]
+    }

@@ -159,3 +159,42 @@ async def test_identical_files_are_labelled_once_and_conflicts_reported(
     again = await do_import(root, callers, transport, tmp_path / "two.jsonl")
     assert (again.imported, again.duplicates, again.labelled) == (0, 2, 0)
     assert await counts(ingestion_service) == (1, 1)
+
+
+async def test_isic_csv_import_pseudonymises_patients_and_is_idempotent(
+    tmp_path, callers, transport, ingestion_service, annotation_service
+):
+    root = tmp_path / "clinic-isic"
+    (root / "images").mkdir(parents=True)
+    rows = [
+        "image_id,patient_id,diagnosis,benign_malignant,target,sex,age_approx,anatom_site",
+        "ISIC_1,IP_7,melanoma,malignant,1,male,60.0,torso",
+        "ISIC_2,IP_7,nevus,benign,0,male,60.0,torso",
+        "ISIC_3,IP_8,unknown,benign,0,female,35.0,lower extremity",
+    ]
+    (root / "metadata.csv").write_text("\n".join(rows))
+    for index in (1, 2, 3):
+        (root / "images" / f"ISIC_{index}.jpg").write_bytes(images.jpeg(256, 256, seed=70 + index))
+    first = await do_import(root, callers, transport, tmp_path / "one.jsonl")
+    assert (first.imported, first.labelled, sum(first.rejected.values())) == (3, 3, 0)
+    again = await do_import(root, callers, transport, tmp_path / "two.jsonl")  # no journal: all duplicates
+    assert (again.imported, again.duplicates, again.labelled) == (0, 3, 0)
+    assert await counts(ingestion_service) == (3, 3)
+
+    app, _ = ingestion_service
+    async with app.state.engine.connect() as connection:
+        stored = (
+            await connection.execute(
+                text("SELECT patient_pseudonym, source, metadata->>'location' FROM training_images ORDER BY created_at")
+            )
+        ).all()
+    pseudonyms = [row[0] for row in stored]
+    assert len(set(pseudonyms)) == 2 and all(p and p.startswith("p_") for p in pseudonyms)
+    assert not any("IP_7" in str(row) or "IP_8" in str(row) for row in stored)  # the id itself is not stored
+    assert {row[1] for row in stored} == {"clinic-isic"} and "torso" in {row[2] for row in stored}
+    annotation_app, _ = annotation_service
+    async with annotation_app.state.engine.connect() as connection:
+        details = (
+            await connection.execute(text("SELECT metadata->'import'->>'diagnosis', label FROM image_annotations"))
+        ).all()
+    assert sorted(details) == [("melanoma", "malignant"), ("nevus", "benign"), ("unknown", "benign")]

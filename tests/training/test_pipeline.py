@@ -173,3 +173,13 @@ def test_tensorboard_gets_per_epoch_scalars_and_travels_with_the_version(trained
             event = event_pb2.Event.FromString(record)
             tags.update((events.parent.name, value.tag) for value in event.summary.value)
     assert {("train", "epoch_loss"), ("validation", "epoch_loss"), ("validation", "epoch_auc")} <= tags
+
+
+def test_the_gateway_reads_the_decision_and_risk_thresholds_training_wrote(trained_run: Run) -> None:
+    from skinguard_gateway.serving.cards import ModelCard
+
+    metadata_json = trained_run[0].metadata_path.read_text()
+    card = ModelCard.model_validate_json(metadata_json)
+    metadata = json.loads(metadata_json)
+    assert card.decision_threshold == pytest.approx(metadata["decision_threshold"])
+    assert card.risk_thresholds.model_dump() == pytest.approx(metadata["risk_thresholds"])

@@ -37,6 +37,9 @@ class Worker:
             "SKINGUARD_IMAGE_CACHE_DIR": str(tmp / "cache"),
             "SKINGUARD_VISIBILITY_TIMEOUT_SECONDS": "8",
             "SKINGUARD_GATE_MIN_AUC": "0.0",
+            # Four test photos give no meaningful sensitivity or ECE: these tests check the plumbing.
+            "SKINGUARD_GATE_SENSITIVITY_TOLERANCE": "1.0",
+            "SKINGUARD_GATE_MAX_ECE": "1.0",
             "SKINGUARD_LOG_JSON": "false",
             **overrides,
         }
@@ -104,6 +107,7 @@ TINY_CONFIG = {
     "batch_size": 4,
     "epochs": 2,
     "augmentation": False,
+    "test_time_augmentation": "none",
     "early_stopping_patience": 0,
     "reduce_lr_patience": 0,
     "log_every_n_batches": 1,

@@ -1,0 +1,143 @@
+"""Model-quality benchmark: the default recipe on a leave-one-source-out plan.
+
+Trains ``TrainingConfig()`` (the recipe a job posted with ``{}`` gets, with the input size and
+epochs below) through the same ``run_training`` the worker runs, on HAM10000 from
+../shared/data (optionally with kaggle-mvb), split by lesion and near-duplicate cluster, and
+holds ISIC 2020 out entirely: no photo of it is seen in training, calibration or threshold
+choice. The exported SavedModel (TTA and calibration inside, as served) is then scored on the
+HAM test split and on isic2020 by the same code as an evaluation job. Prints, for both: ROC AUC
+[bootstrap 95% CI], sensitivity and specificity at the operating point chosen on HAM
+validation, ECE; and minutes per epoch and peak RSS. No assertions.
+
+    .venv/bin/python bench/quality.py [--input-size 160] [--epochs 8] [--with-kaggle] [--work-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+from skinguard_cli.layouts import Collection, discover
+from skinguard_common.imaging import perceptual_hash, to_model_input
+from skinguard_common.training_config import TrainingConfig
+from skinguard_training.data import PixelCache
+from skinguard_training.dataset_export import DatasetExport, ExportedImage, read_file_uri
+from skinguard_training.splits import grouped_stratified_split, near_duplicate_groups
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+FRACTIONS = {"train": 0.7, "validation": 0.15, "test": 0.15}
+HASH_SIZE = 128
+
+
+def exported_images(collection: Collection) -> list[ExportedImage]:
+    """A collection as dataset-export entries: what ``skinguard import`` then a freeze would hold."""
+    return [
+        ExportedImage(
+            id=f"{collection.source}/{item.key}",
+            url=item.path.resolve().as_uri(),
+            label=item.label,
+            metadata={
+                "source": collection.source,
+                "lesion_id": item.upload_fields.get("lesion_id"),
+                "location": item.upload_fields.get("location"),
+                "label_metadata": item.label_metadata,
+            },
+        )
+        for item in collection.items
+    ]
+
+
+def split_export(images: list[ExportedImage], seed: int) -> DatasetExport:
+    """Grouped by lesion and near-duplicate photo (across collections too), stratified by label."""
+    hashes = [perceptual_hash(to_model_input(read_file_uri(image), HASH_SIZE)) for image in images]
+    groups = near_duplicate_groups(hashes, [image.metadata.get("lesion_id") for image in images])
+    splits = grouped_stratified_split([image.label for image in images], groups, FRACTIONS, seed)
+    by_split = {
+        name: [image.id for image, side in zip(images, splits, strict=True) if side == name] for name in FRACTIONS
+    }
+    return DatasetExport(images=images, splits=by_split)
+
+
+def describe(name: str, evaluation: dict) -> str:
+    low, high = evaluation["roc_auc_ci95"]
+    return (
+        f"| {name} | {evaluation['samples']} | {evaluation['malignant']} | {evaluation['roc_auc']:.3f} "
+        f"[{low:.3f}, {high:.3f}] | {evaluation['sensitivity']:.3f} | {evaluation['specificity']:.3f} "
+        f"| {evaluation['ece']:.3f} |"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--input-size", type=int, default=TrainingConfig().input_size)
+    parser.add_argument("--epochs", type=int, default=TrainingConfig().epochs)
+    parser.add_argument("--with-kaggle", action="store_true", help="train on ham10000 + kaggle-mvb")
+    parser.add_argument("--work-dir", type=Path, default=Path(".cache/bench-quality"))
+    parser.add_argument("--config", type=json.loads, default={}, help="more TrainingConfig fields, as JSON")
+    arguments = parser.parse_args()
+    if not (DATA / "ham10000").is_dir() or not (DATA / "isic2020").is_dir():
+        print(f"bench-quality needs {DATA}/ham10000 and {DATA}/isic2020", file=sys.stderr)
+        return 1
+
+    from skinguard_training.evaluation_job import evaluate_directory
+    from skinguard_training.pipeline import run_training
+
+    config = TrainingConfig(**{"input_size": arguments.input_size, "epochs": arguments.epochs, **arguments.config})
+    started = time.monotonic()
+    training_images = exported_images(discover(DATA / "ham10000"))
+    if arguments.with_kaggle:
+        training_images += exported_images(discover(DATA / "kaggle-mvb" / "train"))
+    export = split_export(training_images, config.seed)
+    external = exported_images(discover(DATA / "isic2020"))
+    counts = {name: len(getattr(export.splits, name)) for name in FRACTIONS}
+    print(f"training sources: {sorted({i.metadata['source'] for i in training_images})}; split {counts}")
+    print(
+        f"held out: isic2020, {len(external)} photos; recipe: {config.model_dump(exclude_defaults=True) or 'defaults'}"
+    )
+    print(f"input {config.input_size} px, {config.epochs} epochs, TTA {config.test_time_augmentation}", flush=True)
+
+    epoch_ends: list[float] = []
+    trained_at = time.monotonic()
+
+    def on_progress(epoch: int, batch: int, metrics: dict[str, float]) -> None:
+        if "val_auc" in metrics:
+            epoch_ends.append(time.monotonic())
+            print(
+                f"epoch {epoch}: val AUC {metrics['val_auc']:.4f} ({(epoch_ends[-1] - trained_at) / 60:.1f} min)",
+                flush=True,
+            )
+
+    work_dir = arguments.work_dir
+    cache = PixelCache(work_dir / "image-cache")
+    result = run_training(export, read_file_uri, config, work_dir / "run", on_progress, cache_dir=cache.directory)
+    outcome = evaluate_directory(
+        result.export.directory, external, read_file_uri, cache=cache, work_dir=work_dir / "isic2020"
+    )
+    per_epoch = (epoch_ends[-1] - trained_at) / len(epoch_ends) / 60 if epoch_ends else float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    operating = result.operating_point
+    print()
+    print(
+        f"operating point (HAM validation, target sensitivity {config.target_sensitivity}): threshold "
+        f"{operating.threshold:.4f}, validation sensitivity {operating.sensitivity:.3f}, specificity "
+        f"{operating.specificity:.3f}; calibration {result.calibrator.method}; best epoch {result.best_epoch}"
+    )
+    print("| data | photos | malignant | ROC AUC [95% CI] | sensitivity | specificity | ECE |")
+    print("|---|---|---|---|---|---|---|")
+    print(describe("HAM10000 test split (same clinics)", result.evaluation))
+    print(describe("isic2020 (held out: other clinics)", outcome.evaluation))
+    print(f"ECE on HAM test before calibration: {result.evaluation['ece_uncalibrated']:.3f}")
+    print(
+        f"minutes per epoch: {per_epoch:.2f}; peak RSS {peak:.2f} GiB; "
+        f"total {(time.monotonic() - started) / 60:.1f} min"
+    )
+    (work_dir / "isic2020-evaluation.json").write_text(json.dumps(outcome.evaluation, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

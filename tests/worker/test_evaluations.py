@@ -1,0 +1,123 @@
+"""External validation as a feature: a queued evaluation of one exact version on any dataset
+version, stored, listed and shown on the model card; and the gate's own external check."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from .conftest import Worker, wait_for
+from .test_training_jobs import finished, start_job
+
+
+async def wait_for_evaluation(client, headers, path: str, evaluation_id: str) -> dict:
+    async def state() -> dict:
+        return (await client.get(f"{path}/{evaluation_id}", headers=headers)).json()
+
+    import asyncio
+
+    for _ in range(360):
+        current = await state()
+        if current["state"] in ("succeeded", "failed", "cancelled"):
+            return current
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"evaluation did not finish: {current}")
+
+
+async def test_a_version_is_gated_on_an_external_dataset_then_evaluated_on_request(
+    client, callers, dataset, servers, tmp_path, s3, settings
+):
+    admin = callers["admin"].headers
+    worker = Worker(
+        servers,
+        tmp_path,
+        SKINGUARD_GATE_EXTERNAL_DATASET=dataset["id"],
+        SKINGUARD_GATE_EXTERNAL_MIN_AUC="0.0",
+        SKINGUARD_GATE_EXTERNAL_MIN_SENSITIVITY="0.0",
+    )
+    worker.start()
+    try:
+        job = await start_job(client, callers, dataset)
+        done = await wait_for(client, admin, job["id"], finished)
+        assert done["state"] == "succeeded", done["error"]
+        [version] = (await client.get("/api/models", headers=admin, params={"name": "tiny"})).json()["items"]
+        assert [check["name"] for check in version["gate"]["checks"]] == [
+            "auc",
+            "sensitivity",
+            "ece",
+            "external_auc",
+            "external_sensitivity",
+        ]
+        assert f"external dataset {dataset['id']}" in version["gate"]["reason"]
+
+        path = "/api/models/tiny/1/evaluations"
+        [gate_evaluation] = (await client.get(path, headers=admin)).json()["items"]
+        assert gate_evaluation["purpose"] == "gate" and gate_evaluation["state"] == "succeeded"
+        assert gate_evaluation["result"]["samples"] == 16  # every image of the dataset
+
+        queued = await client.post(path, headers=admin, json={"dataset_id": dataset["id"], "split": "test"})
+        assert queued.status_code == 202, queued.text
+        assert queued.json()["state"] == "queued" and queued.json()["purpose"] == "request"
+        evaluation = await wait_for_evaluation(client, admin, path, queued.json()["id"])
+    finally:
+        worker.process.stop()
+
+    assert evaluation["state"] == "succeeded", evaluation["error"]
+    result = evaluation["result"]
+    assert result["samples"] == 4 and result["split"] == "test" and result["dataset_name"] == "tiny"
+    assert {"roc_auc", "roc_auc_ci95", "sensitivity", "specificity", "ece", "confusion_matrix", "threshold"} <= set(
+        result
+    )
+    assert sum(map(sum, result["confusion_matrix"])) == 4
+    assert set(result["slices"]) == {"source", "body_site", "sex", "age_band", "diagnosis"}
+    metadata = json.loads(s3.get_object(Bucket=settings.s3_bucket, Key="models/tiny/1/metadata.json")["Body"].read())
+    assert result["threshold"] == metadata["decision_threshold"]  # the version's own operating point
+
+    prefix = evaluation["artifact_url"].removeprefix(f"s3://{settings.s3_bucket}/")
+    assert prefix == f"evaluations/tiny/1/{evaluation['id']}/"
+    keys = {
+        item["Key"].removeprefix(prefix)
+        for item in s3.list_objects_v2(Bucket=settings.s3_bucket, Prefix=prefix)["Contents"]
+    }
+    assert {"evaluation.json", "plots/evaluation_roc_curve.png", "plots/evaluation_reliability.png"} <= keys
+
+    listed = (await client.get(path, headers=admin)).json()["items"]
+    assert [item["id"] for item in listed] == [evaluation["id"], gate_evaluation["id"]]  # newest first
+
+    card = (await client.get("/api/models/tiny/1/card", headers=admin)).json()
+    assert card["model"]["version"] == 1 and card["gate"]["promote"] is True
+    external = card["metrics"]["external"]
+    assert [item["purpose"] for item in external] == ["gate", "request"]
+    assert external[1]["samples"] == 4 and external[1]["roc_auc_ci95"] == result["roc_auc_ci95"]
+    markdown = s3.get_object(Bucket=settings.s3_bucket, Key="models/tiny/1/model_card.md")["Body"].read().decode()
+    assert "external: tiny" in markdown
+
+
+async def test_evaluation_requests_are_checked_before_anything_is_queued(app, client, callers, dataset):
+    from .test_models_api import seed_versions
+
+    await seed_versions(app, dataset["id"])
+    admin = callers["admin"].headers
+    path = "/api/models/derm/2/evaluations"
+    assert (await client.post(path, json={"dataset_id": dataset["id"]})).status_code == 401
+    for role in ("annotator", "uploader", "importer"):
+        assert (
+            await client.post(path, headers=callers[role].headers, json={"dataset_id": dataset["id"]})
+        ).status_code == 403
+        assert (await client.get(path, headers=callers[role].headers)).status_code == 403
+    bad = [
+        ({"dataset_id": "not-a-uuid"}, 422),
+        ({"dataset_id": dataset["id"], "split": "holdout"}, 422),
+        ({"dataset_id": dataset["id"], "extra": 1}, 422),
+        ({"dataset_id": str(uuid.uuid4())}, 404),
+    ]
+    for body, status in bad:
+        response = await client.post(path, headers=admin, json=body)
+        assert response.status_code == status, (body, response.text)
+        assert response.json()["error"]
+    assert (
+        await client.post("/api/models/derm/9/evaluations", headers=admin, json={"dataset_id": dataset["id"]})
+    ).status_code == 404
+    assert (await client.get(path, headers=admin)).json()["items"] == []
+    missing_card = await client.get("/api/models/derm/2/card", headers=admin)
+    assert missing_card.status_code == 404 and missing_card.json()["error"] == "no_model_card"
