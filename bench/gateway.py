@@ -34,7 +34,7 @@ BIN = Path(sys.executable).parent
 
 def build_model(root: Path) -> Path:
     """Export one model for both: a SavedModel version for serving, a .keras file for the baseline."""
-    from skinguard_common.training_config import TrainingConfig
+    from skinguard_contracts.training_config import TrainingConfig
     from skinguard_training.export import export_model
     from skinguard_training.models import make_model
 

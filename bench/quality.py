@@ -21,45 +21,13 @@ import sys
 import time
 from pathlib import Path
 
-from skinguard_cli.layouts import Collection, discover
-from skinguard_common.imaging import perceptual_hash, to_model_input
-from skinguard_common.training_config import TrainingConfig
+from skinguard_contracts.training_config import TrainingConfig
+from skinguard_datasets.layouts import as_exported_image, discover, read_file_uri
 from skinguard_training.data import PixelCache
-from skinguard_training.dataset_export import DatasetExport, ExportedImage, read_file_uri
-from skinguard_training.splits import grouped_stratified_split, near_duplicate_groups
+from skinguard_training.local_dataset import collections_manifest
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FRACTIONS = {"train": 0.7, "validation": 0.15, "test": 0.15}
-HASH_SIZE = 128
-
-
-def exported_images(collection: Collection) -> list[ExportedImage]:
-    """A collection as dataset-export entries: what ``skinguard import`` then a freeze would hold."""
-    return [
-        ExportedImage(
-            id=f"{collection.source}/{item.key}",
-            url=item.path.resolve().as_uri(),
-            label=item.label,
-            metadata={
-                "source": collection.source,
-                "lesion_id": item.upload_fields.get("lesion_id"),
-                "location": item.upload_fields.get("location"),
-                "label_metadata": item.label_metadata,
-            },
-        )
-        for item in collection.items
-    ]
-
-
-def split_export(images: list[ExportedImage], seed: int) -> DatasetExport:
-    """Grouped by lesion and near-duplicate photo (across collections too), stratified by label."""
-    hashes = [perceptual_hash(to_model_input(read_file_uri(image), HASH_SIZE)) for image in images]
-    groups = near_duplicate_groups(hashes, [image.metadata.get("lesion_id") for image in images])
-    splits = grouped_stratified_split([image.label for image in images], groups, FRACTIONS, seed)
-    by_split = {
-        name: [image.id for image, side in zip(images, splits, strict=True) if side == name] for name in FRACTIONS
-    }
-    return DatasetExport(images=images, splits=by_split)
 
 
 def describe(name: str, evaluation: dict) -> str:
@@ -88,13 +56,14 @@ def main() -> int:
 
     config = TrainingConfig(**{"input_size": arguments.input_size, "epochs": arguments.epochs, **arguments.config})
     started = time.monotonic()
-    training_images = exported_images(discover(DATA / "ham10000"))
+    collections = [discover(DATA / "ham10000")]
     if arguments.with_kaggle:
-        training_images += exported_images(discover(DATA / "kaggle-mvb" / "train"))
-    export = split_export(training_images, config.seed)
-    external = exported_images(discover(DATA / "isic2020"))
-    counts = {name: len(getattr(export.splits, name)) for name in FRACTIONS}
-    print(f"training sources: {sorted({i.metadata['source'] for i in training_images})}; split {counts}")
+        collections.append(discover(DATA / "kaggle-mvb" / "train"))
+    export = collections_manifest(collections, FRACTIONS, config.seed)
+    held_out = discover(DATA / "isic2020")
+    external = [as_exported_image(held_out, item) for item in held_out.items]
+    counts = {name: len(export.splits.of(name)) for name in FRACTIONS}
+    print(f"training sources: {[collection.source for collection in collections]}; split {counts}")
     print(
         f"held out: isic2020, {len(external)} photos; recipe: {config.model_dump(exclude_defaults=True) or 'defaults'}"
     )

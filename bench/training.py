@@ -29,10 +29,11 @@ import psutil
 import tensorflow as tf
 from PIL import Image
 
-from skinguard_common.training_config import CLASS_NAMES, TrainingConfig
+from skinguard_contracts.manifest import DatasetManifest
+from skinguard_contracts.training_config import CLASS_NAMES, TrainingConfig
+from skinguard_datasets.layouts import read_file_uri
 from skinguard_training.augment import AugmentationPolicy
 from skinguard_training.data import PixelCache, SplitData, load_splits, make_dataset
-from skinguard_training.dataset_export import DatasetExport, read_file_uri
 from skinguard_training.losses import make_loss
 from skinguard_training.metrics import training_metrics
 from skinguard_training.models import make_model
@@ -115,7 +116,7 @@ def our_split(images: list[tuple[Path, str]], scratch: Path) -> tuple[SplitData,
     entries = [{"id": str(index), "url": path.as_uri(), "label": label} for index, (path, label) in enumerate(images)]
     ids = [entry["id"] for entry in entries]
     splits = {"train": ids[1:-1], "validation": ids[:1], "test": ids[-1:]}  # only train is used
-    export = DatasetExport.model_validate({"images": entries, "splits": splits})
+    export = DatasetManifest.model_validate({"images": entries, "splits": splits})
     started = time.perf_counter()
     loaded = load_splits(
         export, read_file_uri, size=SIZE, cache=PixelCache(scratch / "cache"), arrays_dir=scratch / "arrays"

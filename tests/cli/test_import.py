@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from skinguard_cli.importer import Endpoints, Journal, run_import
-from skinguard_cli.layouts import discover
 from skinguard_cli.main import main as cli_main
+from skinguard_datasets.layouts import discover
 from support import images
 
 INGESTION, ANNOTATION = "http://ingestion.test", "http://annotation.test"

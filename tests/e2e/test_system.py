@@ -23,9 +23,9 @@ from PIL import Image
 
 from skinguard_cli.demo import System, classify, freeze_dataset, start_training, wait_for_job, wait_until_served
 from skinguard_cli.importer import Endpoints, Journal, run_import
-from skinguard_cli.layouts import discover
-from skinguard_common.imaging import to_model_input
+from skinguard_datasets.layouts import discover
 from skinguard_devstack.processes import free_port
+from skinguard_imaging import to_model_input
 from support import images
 
 pytestmark = pytest.mark.integration
@@ -63,6 +63,8 @@ def system(tmp_path_factory):
         "SKINGUARD_SERVING_METRICS_PORT": str(ports["metrics"]),
         "SKINGUARD_GATE_MIN_AUC": "0",
         "SKINGUARD_GATE_MARGIN": "1",  # every version passes: this test is about the plumbing
+        "SKINGUARD_GATE_SENSITIVITY_TOLERANCE": "1",
+        "SKINGUARD_GATE_MAX_ECE": "1",
     }
     command = [
         str(Path(sys.executable).parent / "skinguard-dev"),

@@ -6,8 +6,8 @@ import json
 
 import pytest_asyncio
 
-from skinguard_common.registry import model_card_key
-from skinguard_common.storage import S3ObjectStore
+from skinguard_contracts.keys import model_card_key
+from skinguard_runtime.storage import S3ObjectStore
 
 from .conftest import serving_gateway
 

@@ -6,8 +6,8 @@ import json
 
 import pytest_asyncio
 
-from skinguard_common.storage import S3ObjectStore
-from skinguard_gateway.serving.cards import metadata_key
+from skinguard_contracts.keys import model_metadata_key
+from skinguard_runtime.storage import S3ObjectStore
 
 from .conftest import serving_gateway
 from .test_predict_api import fixed, predict
@@ -32,7 +32,7 @@ async def store(gateway_settings):
     written: list[str] = []
 
     async def put(version: int, metadata: dict) -> None:
-        key = metadata_key("skinguard", version)
+        key = model_metadata_key("skinguard", version)
         await store.put(key, json.dumps(metadata).encode(), "application/json")
         written.append(key)
 

@@ -25,7 +25,7 @@ def test_the_locked_dependency_closure_has_no_tensorflow() -> None:
     assert [line for line in requirements if DEEP_LEARNING.match(line)] == []
     names = {re.split(r"[=<>; ]", line, maxsplit=1)[0].lower() for line in requirements}
     assert {"grpcio", "protobuf", "redis", "uvicorn", "python-multipart"} <= names
-    assert {"./protos", "./services/common", "./services/gateway"} <= {n for n in names if n.startswith("./")}
+    assert {"./protos", "./services/chassis", "./services/gateway"} <= {n for n in names if n.startswith("./")}
 
 
 def test_importing_every_gateway_module_loads_no_tensorflow() -> None:

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from skinguard_common.imaging import to_model_input
 from skinguard_gateway.serving.memory import InMemoryModelClient
+from skinguard_imaging import to_model_input
 from support import images
 
 from .conftest import serving_gateway
@@ -54,10 +54,10 @@ def training_preprocessing_call() -> str:
     imported = {
         alias.name
         for node in tree.body
-        if isinstance(node, ast.ImportFrom) and node.module == "skinguard_common.imaging"
+        if isinstance(node, ast.ImportFrom) and node.module == "skinguard_imaging"
         for alias in node.names
     }
-    assert "to_model_input" in imported, "training no longer preprocesses with skinguard_common.imaging.to_model_input"
+    assert "to_model_input" in imported, "training no longer preprocesses with skinguard_imaging.to_model_input"
     cache = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "PixelCache")
     method = next(node for node in cache.body if isinstance(node, ast.FunctionDef) and node.name == "model_input")
     calls = [ast.unparse(node) for node in ast.walk(method) if isinstance(node, ast.Call)]

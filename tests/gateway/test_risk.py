@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from skinguard_common.errors import Invalid
-from skinguard_common.imaging import QualityMetrics
+from skinguard_contracts.errors import Invalid
+from skinguard_contracts.model_files import ModelMetadata
 from skinguard_gateway.predictions.risk import assess
-from skinguard_gateway.serving.cards import DEFAULT_CARD, ModelCard
+from skinguard_gateway.serving.version_metadata import DEFAULT_METADATA
 from skinguard_gateway.usability import UsabilityThresholds, check_usability
+from skinguard_imaging import QualityMetrics
 
 
 @pytest.mark.parametrize(
@@ -30,12 +31,12 @@ from skinguard_gateway.usability import UsabilityThresholds, check_usability
     ],
 )
 def test_original_risk_rules(malignant: float, expected: tuple) -> None:
-    result = assess((1 - malignant, malignant), DEFAULT_CARD)
+    result = assess((1 - malignant, malignant), DEFAULT_METADATA)
     assert (result.predicted_class, pytest.approx(result.confidence), result.risk_level) == expected
 
 
 def test_calibrated_thresholds_and_decision_threshold_from_the_model_card() -> None:
-    card = ModelCard.model_validate_json(
+    card = ModelMetadata.model_validate_json(
         '{"model_name": "skinguard", "class_names": ["benign", "malignant"], "decision_threshold": 0.3,'
         ' "risk_thresholds": {"benign_low": 0.95, "benign_low_medium": 0.8,'
         ' "malignant_high": 0.6, "malignant_medium_high": 0.4}, "metrics": {"accuracy": 0.9}}'
@@ -50,8 +51,8 @@ def test_calibrated_thresholds_and_decision_threshold_from_the_model_card() -> N
 
 
 def test_training_metadata_without_risk_thresholds_keeps_the_original_rules() -> None:
-    card = ModelCard.model_validate_json('{"decision_threshold": 0.5, "input_size": 224}')
-    assert card == DEFAULT_CARD
+    card = ModelMetadata.model_validate_json('{"decision_threshold": 0.5, "input_size": 224}')
+    assert card == DEFAULT_METADATA
 
 
 @pytest.mark.parametrize(
@@ -65,7 +66,7 @@ def test_training_metadata_without_risk_thresholds_keeps_the_original_rules() ->
 )
 def test_invalid_risk_thresholds_are_refused(thresholds: dict) -> None:
     with pytest.raises(ValidationError):
-        ModelCard.model_validate({"risk_thresholds": thresholds})
+        ModelMetadata.model_validate({"risk_thresholds": thresholds})
 
 
 def quality(blur: float = 100.0, brightness: float = 120.0) -> QualityMetrics:

@@ -8,13 +8,14 @@ import json
 import pytest
 from prometheus_client import CollectorRegistry
 
-from skinguard_common.storage import ObjectMissing, StorageUnavailable
+from skinguard_contracts.keys import model_metadata_key
 from skinguard_gateway.errors import ModelUnavailable, ServingUnavailable
 from skinguard_gateway.metrics import GatewayMetrics
-from skinguard_gateway.serving.cards import DEFAULT_CARD, ModelCards, metadata_key
 from skinguard_gateway.serving.client import ModelRef
 from skinguard_gateway.serving.memory import InMemoryModelClient
 from skinguard_gateway.serving.tracker import ModelTracker
+from skinguard_gateway.serving.version_metadata import DEFAULT_METADATA, VersionMetadataCache
+from skinguard_runtime.storage import ObjectMissing, StorageUnavailable
 
 CALIBRATED = {"benign_low": 0.95, "benign_low_medium": 0.8, "malignant_high": 0.6, "malignant_medium_high": 0.4}
 
@@ -49,7 +50,7 @@ class CountingClient(InMemoryModelClient):
 
 def tracker_for(client: InMemoryModelClient, store: MemoryStore, **options) -> tuple[ModelTracker, GatewayMetrics]:
     metrics = GatewayMetrics(CollectorRegistry())
-    cards = ModelCards(store, timeout_seconds=1)
+    cards = VersionMetadataCache(store, timeout_seconds=1)
     return ModelTracker(client, ModelRef("skinguard", label="stable"), cards, metrics, **options), metrics
 
 
@@ -60,40 +61,40 @@ def metadata(**fields) -> bytes:
 async def test_the_tracker_follows_the_label_and_reads_each_card_once() -> None:
     client = CountingClient()
     client.serve(1)
-    store = MemoryStore({metadata_key("skinguard", 2): metadata(risk_thresholds=CALIBRATED)})
+    store = MemoryStore({model_metadata_key("skinguard", 2): metadata(risk_thresholds=CALIBRATED)})
     tracker, metrics = tracker_for(client, store)
 
     assert (await tracker.get()).version == 1
-    assert tracker.card("skinguard", 1) == DEFAULT_CARD  # no metadata.json: the original rules
+    assert tracker.metadata("skinguard", 1) == DEFAULT_METADATA  # no metadata.json: the original rules
     client.serve(2)
     assert (await tracker.refresh()).version == 2
-    assert tracker.card("skinguard", 2).risk_thresholds.malignant_high == 0.6
+    assert tracker.metadata("skinguard", 2).risk_thresholds.malignant_high == 0.6
     for _ in range(3):
         await tracker.refresh()
-    assert store.reads == [metadata_key("skinguard", 1), metadata_key("skinguard", 2)]
+    assert store.reads == [model_metadata_key("skinguard", 1), model_metadata_key("skinguard", 2)]
     assert metrics.model_version.labels("skinguard")._value.get() == 2
 
 
 async def test_an_unreachable_store_means_default_rules_until_a_later_refresh_reads_the_card() -> None:
     client = InMemoryModelClient()
     client.serve(1)
-    store = MemoryStore({metadata_key("skinguard", 1): metadata(decision_threshold=0.3)})
+    store = MemoryStore({model_metadata_key("skinguard", 1): metadata(decision_threshold=0.3)})
     store.down = True
     tracker, _ = tracker_for(client, store)
     await tracker.refresh()
-    assert tracker.current.version == 1 and tracker.card("skinguard", 1) == DEFAULT_CARD
+    assert tracker.current.version == 1 and tracker.metadata("skinguard", 1) == DEFAULT_METADATA
     store.down = False
     await tracker.refresh()
-    assert tracker.card("skinguard", 1).decision_threshold == 0.3
+    assert tracker.metadata("skinguard", 1).decision_threshold == 0.3
 
 
 async def test_an_invalid_card_means_default_rules() -> None:
     client = InMemoryModelClient()
     client.serve(1)
-    store = MemoryStore({metadata_key("skinguard", 1): metadata(risk_thresholds={"benign_low": 2})})
+    store = MemoryStore({model_metadata_key("skinguard", 1): metadata(risk_thresholds={"benign_low": 2})})
     tracker, _ = tracker_for(client, store)
     await tracker.refresh()
-    assert tracker.card("skinguard", 1) == DEFAULT_CARD
+    assert tracker.metadata("skinguard", 1) == DEFAULT_METADATA
 
 
 async def test_many_requests_finding_their_version_gone_cause_one_refresh() -> None:

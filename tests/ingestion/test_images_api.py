@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from skinguard_common.auth import ApiKey
+from skinguard_chassis.auth import ApiKey
 from support import images
 from support.apps import fetch
 from support.system import bucket_keys

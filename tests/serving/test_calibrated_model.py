@@ -17,7 +17,7 @@ CALIBRATED = "calibrated"
 def calibrated_server(start_server, tmp_path_factory):
     import keras
 
-    from skinguard_common.training_config import TrainingConfig
+    from skinguard_contracts.training_config import TrainingConfig
     from skinguard_training.calibration import Calibrator
     from skinguard_training.export import export_model
     from skinguard_training.models import make_model

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from skinguard_annotation.app import create_app as create_annotation
 from skinguard_annotation.settings import AnnotationSettings
-from skinguard_common.auth import Role, create_api_key
+from skinguard_chassis.auth import Role, create_api_key
 from skinguard_ingestion.app import create_app as create_ingestion
 from skinguard_ingestion.settings import IngestionSettings
 from support.apps import running, settings_from

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from skinguard_common.training_config import TrainingConfig
-from skinguard_training.dataset_export import ExportedImage
+from skinguard_contracts.manifest import ExportedImage
+from skinguard_contracts.training_config import TrainingConfig
 from skinguard_training.pipeline import RunResult, run_training
 
 # Small and quick: a 32-pixel CNN trained for two epochs of four batches.

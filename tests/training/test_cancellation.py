@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from skinguard_common.training_config import TrainingConfig
+from skinguard_contracts.training_config import TrainingConfig
 from skinguard_training.errors import TrainingCancelled
 from skinguard_training.pipeline import run_training
 

@@ -72,10 +72,24 @@ def test_metadata_json_with_splits_and_groups(tmp_path: Path) -> None:
 
     export = read_local_dataset(tmp_path, validation_fraction=0.15, test_fraction=0.15, seed=0)
 
-    assert export.splits.test == ["images/4.png", "images/5.png"]
-    (image,) = [image for image in export.images if image.id == "images/0.png"]
+    source = tmp_path.name  # ids are "<source>/<path>", the source being the folder's name
+    assert export.splits.test == [f"{source}/images/4.png", f"{source}/images/5.png"]
+    (image,) = [image for image in export.images if image.id == f"{source}/images/0.png"]
     assert image.url == (tmp_path / "images" / "0.png").resolve().as_uri()
-    assert image.metadata == {"group": "lesion-0"}
+    assert image.metadata["lesion_id"] == "lesion-0" and image.metadata["source"] == source
+
+
+def test_metadata_json_takes_the_original_designs_path_key(tmp_path: Path) -> None:
+    Image.fromarray(lesion_pixels("benign", 0)).save(tmp_path / "a.png")
+    Image.fromarray(lesion_pixels("malignant", 1)).save(tmp_path / "b.png")
+    records = [
+        {"path": "a.png", "label": "benign", "split": "train"},
+        {"path": "b.png", "label": "malignant", "split": "test"},
+    ]
+    (tmp_path / "metadata.json").write_text(json.dumps(records))
+    export = read_local_dataset(tmp_path, validation_fraction=0.15, test_fraction=0.15, seed=0)
+    assert [image.label for image in export.images] == ["benign", "malignant"]
+    assert export.splits.test == [f"{tmp_path.name}/b.png"]
 
 
 def test_metadata_json_giving_splits_for_some_images_only_is_refused(tmp_path: Path) -> None:
@@ -107,4 +121,4 @@ def test_near_duplicates_and_groups_stay_in_one_split(tmp_path: Path) -> None:
         split_of = {
             image_id: name for name in ("train", "validation", "test") for image_id in getattr(export.splits, name)
         }
-        assert len({split_of[f"benign/{name}"] for name in ["0.jpg", *twins]}) == 1
+        assert len({split_of[f"{dataset.name}/benign/{name}"] for name in ["0.jpg", *twins]}) == 1

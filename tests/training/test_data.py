@@ -6,11 +6,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from skinguard_common.imaging import to_model_input
+from skinguard_contracts.manifest import DatasetManifest
+from skinguard_imaging import to_model_input
 from skinguard_training import data
 from skinguard_training.augment import AugmentationPolicy
 from skinguard_training.data import PixelCache, load_splits, make_dataset
-from skinguard_training.dataset_export import DatasetExport
 from skinguard_training.errors import DatasetError, TrainingCancelled
 
 from .conftest import fetch_from
@@ -22,7 +22,7 @@ def _load(tiny_dataset: Dataset, tmp_path: Path, **options: Any) -> dict:
     manifest, blobs = tiny_dataset
     options.setdefault("fetch", fetch_from(blobs))
     return load_splits(
-        DatasetExport.model_validate(manifest),
+        DatasetManifest.model_validate(manifest),
         size=32,
         cache=PixelCache(tmp_path / "cache"),
         arrays_dir=tmp_path / "arrays",

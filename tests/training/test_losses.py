@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from skinguard_common.training_config import TrainingConfig
+from skinguard_contracts.training_config import TrainingConfig
 from skinguard_training.losses import FocalLoss, balanced_class_weights, make_loss
 
 BENIGN, MALIGNANT = 0, 1
@@ -85,7 +85,7 @@ def test_diagnosis_loss_by_hand() -> None:
 
 
 def test_training_targets_use_known_diagnoses_that_agree_with_the_label() -> None:
-    from skinguard_training.dataset_export import ExportedImage
+    from skinguard_contracts.manifest import ExportedImage
     from skinguard_training.targets import UNSPECIFIED_BENIGN, UNSPECIFIED_MALIGNANT, binary_labels, training_targets
 
     def image(label: str, **label_metadata) -> ExportedImage:

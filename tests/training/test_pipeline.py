@@ -176,10 +176,10 @@ def test_tensorboard_gets_per_epoch_scalars_and_travels_with_the_version(trained
 
 
 def test_the_gateway_reads_the_decision_and_risk_thresholds_training_wrote(trained_run: Run) -> None:
-    from skinguard_gateway.serving.cards import ModelCard
+    from skinguard_contracts.model_files import ModelMetadata
 
     metadata_json = trained_run[0].metadata_path.read_text()
-    card = ModelCard.model_validate_json(metadata_json)
+    card = ModelMetadata.model_validate_json(metadata_json)
     metadata = json.loads(metadata_json)
     assert card.decision_threshold == pytest.approx(metadata["decision_threshold"])
     assert card.risk_thresholds.model_dump() == pytest.approx(metadata["risk_thresholds"])

@@ -6,7 +6,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from skinguard_common.training_config import TrainingConfig
+from skinguard_contracts.training_config import TrainingConfig
 
 
 def test_defaults_are_the_generalising_recipe_and_json_round_trips() -> None:
@@ -109,7 +109,7 @@ def test_configs_are_immutable() -> None:
 
 
 def test_services_can_validate_configs_and_preprocess_without_tensorflow() -> None:
-    imports = "import skinguard_common.training_config, skinguard_common.imaging"
+    imports = "import skinguard_contracts.training_config, skinguard_imaging"
     check = f"import sys; {imports}; print('tensorflow' in sys.modules)"
     loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "False"

@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from skinguard_common.registry import ModelStatus, ModelVersion
+from skinguard_registry.records import ModelStatus, ModelVersion
 
 
 async def seed_versions(app, dataset_id: str) -> None:

@@ -9,9 +9,9 @@ from celery import Celery
 from fastapi import FastAPI
 from redis import Redis
 
-from skinguard_common.app import create_service_app
-from skinguard_common.db import attach_database, table_ready
-from skinguard_common.storage import S3ObjectStore
+from skinguard_chassis.app import create_service_app
+from skinguard_chassis.sessions import attach_database, table_ready
+from skinguard_runtime.storage import S3ObjectStore
 
 from . import __version__
 from .datasets.router import router as datasets_router

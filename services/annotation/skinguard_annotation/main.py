@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from skinguard_common.service_cli import service_main
+from skinguard_chassis.service_cli import service_main
 
 from .settings import AnnotationSettings
 
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="skinguard-annotation",
         description=__doc__,
         settings_factory=AnnotationSettings,
-        migration_packages=("skinguard_common", "skinguard_annotation"),
+        migration_packages=("skinguard_chassis", "skinguard_annotation", "skinguard_registry"),
         create_app=create_app,
         address=lambda settings: (settings.annotation_host, settings.annotation_port),
         argv=argv,

@@ -14,10 +14,8 @@ from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Integer, MetaDat
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from skinguard_common.db import Base
-
-LABELS = ("benign", "malignant")
-SPLITS = ("train", "validation", "test")
+from skinguard_contracts.keys import image_key
+from skinguard_database import Base
 
 
 class IngestionView(DeclarativeBase):
@@ -45,7 +43,7 @@ class ImageView(IngestionView):
 
     @property
     def object_key(self) -> str:
-        return f"images/{self.image_hash}"
+        return image_key(self.image_hash)
 
 
 class Annotation(Base):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from skinguard_common.settings import CommonSettings
+from skinguard_runtime.settings import CommonSettings
 
 
 class AnnotationSettings(CommonSettings):

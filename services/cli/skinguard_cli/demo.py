@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 
+from skinguard_datasets.layouts import Collection
+
 from .importer import Endpoints, Journal, run_import
-from .layouts import Collection
 
 SMALL_MODEL = {
     "model_type": "CNN",

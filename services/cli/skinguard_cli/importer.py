@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 from tqdm import tqdm
 
-from .layouts import Collection, ImportItem
+from skinguard_datasets.layouts import Collection, ImportItem
 
 RETRIABLE_STATUSES = {429, 502, 503, 504}
 ATTEMPTS = 4

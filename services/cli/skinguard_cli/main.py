@@ -14,8 +14,9 @@ import os
 import sys
 from pathlib import Path
 
+from skinguard_datasets.layouts import LayoutError, discover
+
 from .importer import Endpoints, Journal, run_import
-from .layouts import LayoutError, discover
 
 DEV_KEYS = Path(".data/dev-keys.json")
 

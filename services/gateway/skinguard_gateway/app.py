@@ -15,10 +15,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from skinguard_common.app import create_service_app
-from skinguard_common.db import attach_database, table_ready
-from skinguard_common.errors import AppError
-from skinguard_common.storage import S3ObjectStore
+from skinguard_chassis.app import create_service_app
+from skinguard_chassis.sessions import attach_database, table_ready
+from skinguard_contracts.errors import AppError
+from skinguard_runtime.storage import S3ObjectStore
 
 from . import __version__
 from .cache import PredictionCache
@@ -29,12 +29,12 @@ from .optional_redis import OptionalRedis
 from .predictions.router import router as predictions_router
 from .predictions.service import Predictor
 from .ratelimit import RateLimiter
-from .serving.cards import ModelCards
 from .serving.client import ModelClient
 from .serving.grpc_client import GrpcModelClient
 from .serving.guarded import GuardedModelClient
 from .serving.public_card import PublicCards
 from .serving.tracker import ModelTracker
+from .serving.version_metadata import VersionMetadataCache
 from .settings import GatewaySettings
 
 BODY_OVERHEAD_BYTES = 64 * 1024  # multipart framing, JSON around base64
@@ -63,9 +63,9 @@ def create_app(settings: GatewaySettings | None = None, *, model_client: ModelCl
             redis = OptionalRedis.from_url(settings.redis_url, metrics, timeout_seconds=settings.redis_timeout_seconds)
             resources.push_async_callback(redis.close)
             store = S3ObjectStore(settings)
-            cards = ModelCards(store, timeout_seconds=METADATA_READ_TIMEOUT_SECONDS)
+            metadata = VersionMetadataCache(store, timeout_seconds=METADATA_READ_TIMEOUT_SECONDS)
             app.state.public_cards = PublicCards(store, timeout_seconds=METADATA_READ_TIMEOUT_SECONDS)
-            tracker = ModelTracker(guarded, settings.model_ref, cards, metrics)
+            tracker = ModelTracker(guarded, settings.model_ref, metadata, metrics)
             app.state.tracker = tracker
             app.state.rate_limiter = RateLimiter(redis, metrics, limit_per_minute=settings.rate_limit_per_minute)
             app.state.predictor = Predictor(

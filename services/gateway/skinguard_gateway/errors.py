@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skinguard_common.errors import AppError, ServiceUnavailable
+from skinguard_contracts.errors import AppError, ServiceUnavailable
 
 
 class ServingUnavailable(ServiceUnavailable):

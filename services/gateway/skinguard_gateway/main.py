@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from skinguard_common.service_cli import service_main
+from skinguard_chassis.service_cli import service_main
 
 from .settings import GatewaySettings
 
@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="skinguard-gateway",
         description=__doc__,
         settings_factory=GatewaySettings,
-        migration_packages=("skinguard_common", "skinguard_gateway"),
+        migration_packages=("skinguard_chassis", "skinguard_gateway"),
         create_app=create_app,
         address=lambda settings: (settings.gateway_host, settings.gateway_port),
         argv=argv,

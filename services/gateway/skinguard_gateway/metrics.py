@@ -1,4 +1,4 @@
-"""The gateway's Prometheus metrics (HTTP request counts and latency come from skinguard_common)."""
+"""The gateway's Prometheus metrics (HTTP request counts and latency come from skinguard_chassis)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from skinguard_common.imaging.settings import ImageIntakeSettings
+from skinguard_imaging.settings import ImageIntakeSettings
 
 from .serving.client import ModelRef
 from .usability import UsabilityThresholds

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from skinguard_common.errors import Invalid
-from skinguard_common.imaging import QualityMetrics
+from skinguard_contracts.errors import Invalid
+from skinguard_imaging import QualityMetrics
 
 RETAKE = "Hold the phone steady about 10 cm from the skin, let it focus and retake the photo"
 

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter
 
-from skinguard_common.app import create_service_app
-from skinguard_common.db import attach_database, table_ready
-from skinguard_common.storage import S3ObjectStore
+from skinguard_chassis.app import create_service_app
+from skinguard_chassis.sessions import attach_database, table_ready
+from skinguard_runtime.storage import S3ObjectStore
 
 from . import __version__
 from .images.router import router as images_router

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from skinguard_common.service_cli import service_main
+from skinguard_chassis.service_cli import service_main
 
 from .settings import IngestionSettings
 
@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="skinguard-ingestion",
         description=__doc__,
         settings_factory=IngestionSettings,
-        migration_packages=("skinguard_common", "skinguard_ingestion"),
+        migration_packages=("skinguard_chassis", "skinguard_ingestion"),
         create_app=create_app,
         address=lambda settings: (settings.ingestion_host, settings.ingestion_port),
         argv=argv,

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from skinguard_common.imaging import ImageLimits
-from skinguard_common.imaging.settings import ImageIntakeSettings
+from skinguard_imaging import ImageLimits
+from skinguard_imaging.settings import ImageIntakeSettings
 
 
 class IngestionSettings(ImageIntakeSettings):

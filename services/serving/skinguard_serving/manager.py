@@ -17,14 +17,14 @@ from pathlib import Path
 
 import grpc
 
+from skinguard_model_repository.layout import version_directories
+from skinguard_model_repository.models_config import ModelConfig
 from skinguard_protos.tensorflow_serving.apis import get_model_status_pb2, model_pb2
 
 from .batching import BatchingParameters
-from .config import ModelConfig
 from .errors import InvalidArgument, NotFound, ServingError
 from .metrics import ServingMetrics
 from .predict import predict
-from .repository import version_directories
 from .servable import LoadedVersion, Servable
 
 log = logging.getLogger(__name__)

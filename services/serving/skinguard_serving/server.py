@@ -12,10 +12,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import start_http_server
 
+from skinguard_model_repository.models_config import ConfigError, ModelConfig, read_model_config_file
 from skinguard_protos.tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
 from .batching import BatchingParameters, parse_batching_parameters
-from .config import ConfigError, ModelConfig, read_model_config_file
 from .grpc_api import ModelService, PredictionService
 from .manager import LoadServable, ModelManager
 from .metrics import ServingMetrics

@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 
-from skinguard_common.logging import configure_logging
+from skinguard_runtime.logging import configure_logging
 
 from .settings import ServingSettings
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from skinguard_common.training_config import TrainingConfig
+from skinguard_contracts.training_config import TrainingConfig
 
 # Ranges at strength 1; strength s scales each: a factor is drawn from 1 +- s * range.
 _BRIGHTNESS = 0.3

@@ -16,7 +16,7 @@ from scipy.optimize import minimize_scalar
 from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import StratifiedKFold
 
-from skinguard_common.training_config import Calibration
+from skinguard_contracts.training_config import Calibration
 
 from .quality import expected_calibration_error
 

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, get_args
 
-from skinguard_common.training_config import ModelType, OptimizerName, TrainingConfig
+from skinguard_contracts.training_config import ModelType, OptimizerName, TrainingConfig
+from skinguard_datasets.layouts import read_file_uri
 
-from .dataset_export import read_file_uri
 from .errors import DatasetError
 from .local_dataset import read_local_dataset
 

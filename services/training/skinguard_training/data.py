@@ -20,13 +20,15 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from skinguard_common.imaging import to_model_input
-from skinguard_common.training_config import CLASS_NAMES
+from skinguard_contracts.labels import SPLIT_NAMES, SplitName
+from skinguard_contracts.manifest import DatasetManifest, ExportedImage
+from skinguard_contracts.training_config import CLASS_NAMES
+from skinguard_imaging import to_model_input
 
 from .augment import AugmentationPolicy, augment_batch
-from .dataset_export import SPLIT_NAMES, DatasetExport, ExportedImage, Fetch, SplitName
 from .errors import DatasetError, TrainingCancelled
 
+Fetch = Callable[[ExportedImage], bytes]  # an image's bytes from its manifest entry (S3, HTTP, file)
 _FETCH_THREADS = 8  # fetching is mostly waiting on S3 or HTTP; decoding releases the GIL
 
 
@@ -61,7 +63,7 @@ class PixelCache:
 
 
 def load_splits(
-    export: DatasetExport,
+    export: DatasetManifest,
     fetch: Fetch,
     *,
     size: int,

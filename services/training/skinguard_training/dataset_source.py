@@ -1,36 +1,53 @@
-"""A frozen dataset version as the worker reads it from S3: its manifest and an image fetcher."""
+"""The data a worker job runs on, from S3, and a fetcher for its images.
+
+A training job or an evaluation reads the export the annotation service wrote when it queued
+the job (``jobs/<id>/dataset.json``: erased images already left out). The gate's external
+dataset is a frozen manifest read directly; its images erased since freezing are left out by
+asking S3 for each of that dataset's objects (never by listing the bucket).
+"""
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import Any
-from urllib.parse import urlparse
+from concurrent.futures import ThreadPoolExecutor
 
-from .dataset_export import ExportedImage, Fetch
+from botocore.exceptions import ClientError
+
+from skinguard_contracts.keys import dataset_manifest_key, job_dataset_key, key_of_s3_url
+from skinguard_contracts.manifest import DatasetManifest, ExportedImage
+
+from .data import Fetch
+
+_HEAD_THREADS = 8
 
 
-def manifest_key(dataset_id: uuid.UUID | str) -> str:
-    return f"datasets/{dataset_id}/manifest.json"
+def job_dataset(s3, bucket: str, job_id: uuid.UUID) -> tuple[DatasetManifest, Fetch]:
+    body = s3.get_object(Bucket=bucket, Key=job_dataset_key(job_id))["Body"].read()
+    return DatasetManifest.model_validate_json(body), fetcher(s3, bucket)
 
 
-def manifest_and_fetch(settings, s3, dataset_id: uuid.UUID) -> tuple[dict[str, Any], Fetch, int]:
-    """The frozen manifest from S3, less images erased since (their objects are gone), and a fetcher."""
-    manifest = json.loads(s3.get_object(Bucket=settings.s3_bucket, Key=manifest_key(dataset_id))["Body"].read())
-    existing: set[str] = set()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.s3_bucket, Prefix="images/"):
-        existing.update(item["Key"] for item in page.get("Contents", []))
+def frozen_dataset(s3, bucket: str, dataset_id: uuid.UUID) -> tuple[DatasetManifest, Fetch]:
+    """A dataset version's manifest as frozen, less the images whose objects are gone."""
+    body = s3.get_object(Bucket=bucket, Key=dataset_manifest_key(dataset_id))["Body"].read()
+    manifest = DatasetManifest.model_validate_json(body)
 
-    kept = [image for image in manifest["images"] if _key_of(image["url"]) in existing]
-    kept_ids = {image["id"] for image in kept}
-    manifest["images"] = kept
-    manifest["splits"] = {name: [i for i in ids if i in kept_ids] for name, ids in manifest["splits"].items()}
+    def exists(image: ExportedImage) -> bool:
+        try:
+            s3.head_object(Bucket=bucket, Key=key_of_s3_url(image.url, bucket))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+        return True
 
+    with ThreadPoolExecutor(_HEAD_THREADS) as pool:
+        present = list(pool.map(exists, manifest.images))
+    erased = {image.id for image, found in zip(manifest.images, present, strict=True) if not found}
+    return manifest.without(erased), fetcher(s3, bucket)
+
+
+def fetcher(s3, bucket: str) -> Fetch:
     def fetch(image: ExportedImage) -> bytes:
-        return s3.get_object(Bucket=settings.s3_bucket, Key=_key_of(image.url))["Body"].read()
+        return s3.get_object(Bucket=bucket, Key=key_of_s3_url(image.url, bucket))["Body"].read()
 
-    return manifest, fetch, len(existing)
-
-
-def _key_of(url: str) -> str:
-    return urlparse(url).path.lstrip("/")
+    return fetch

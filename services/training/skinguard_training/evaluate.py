@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_curve
 
-from skinguard_common.training_config import CLASS_NAMES
+from skinguard_contracts.manifest import ExportedImage
+from skinguard_contracts.training_config import CLASS_NAMES
 
-from .dataset_export import ExportedImage
 from .plots import plot_confusion_matrix, plot_reliability, plot_roc_curve
 from .quality import bootstrap_auc_interval, reliability, roc_auc, threshold_metrics
 

@@ -10,7 +10,6 @@ and the version's model card is rewritten to list it.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import uuid
@@ -23,23 +22,26 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from skinguard_common.registry import (
-    JobState,
-    ModelEvaluation,
-    ModelVersion,
+from skinguard_contracts.keys import (
+    MODEL_CARD_JSON,
+    MODEL_CARD_MARKDOWN,
+    MODEL_METADATA,
     evaluation_prefix,
     model_prefix,
 )
-from skinguard_common.storage import s3_client
+from skinguard_contracts.labels import SplitName
+from skinguard_contracts.manifest import DatasetManifest, ExportedImage
+from skinguard_contracts.model_files import ModelMetadata
+from skinguard_registry.records import JobState, ModelEvaluation, ModelVersion
+from skinguard_runtime.storage import s3_client
 
-from .data import PixelCache, load_images
-from .dataset_export import ExportedImage, Fetch
-from .dataset_source import manifest_and_fetch
+from .data import Fetch, PixelCache, load_images
+from .dataset_source import job_dataset
 from .errors import DatasetError
 from .evaluate import malignant_probabilities, score, slice_attributes, write_report
 from .export import load_served
 from .jobs import now, sync_engine, upload_directory
-from .model_card import CARD_JSON, CARD_MARKDOWN, summary, write_model_card
+from .model_card import summary, write_model_card
 
 logger = logging.getLogger(__name__)
 _NOT_DOWNLOADED = ("tensorboard/", "plots/", "model.tflite")
@@ -51,11 +53,11 @@ class EvaluationOutcome:
     report_dir: Path
 
 
-def dataset_images(manifest: dict[str, Any], split: str | None) -> list[ExportedImage]:
+def dataset_images(manifest: DatasetManifest, split: SplitName | None) -> list[ExportedImage]:
     """The manifest's images of ``split`` (all of them when None), in the manifest's order."""
-    images = [ExportedImage.model_validate(image) for image in manifest["images"]]
+    images = list(manifest.images)
     if split is not None:
-        wanted = set(manifest["splits"].get(split, []))
+        wanted = set(manifest.splits.of(split))
         images = [image for image in images if image.id in wanted]
     if not images:
         raise DatasetError(f"the dataset has no {split or ''} images to evaluate on".replace("  ", " "))
@@ -72,27 +74,24 @@ def evaluate_directory(
     should_cancel: Callable[[], bool] = lambda: False,
 ) -> EvaluationOutcome:
     """Score the SavedModel in ``model_dir`` (with its metadata.json) on ``images``."""
-    metadata = json.loads((model_dir / "metadata.json").read_text())
-    loaded = load_images("evaluation", list(images), fetch, metadata["input_size"], cache, work_dir, should_cancel)
+    metadata = ModelMetadata.model_validate_json((model_dir / MODEL_METADATA).read_text())
+    loaded = load_images("evaluation", list(images), fetch, metadata.input_size, cache, work_dir, should_cancel)
     probabilities = malignant_probabilities(load_served(model_dir), loaded.pixels)
-    evaluation = score(
-        loaded.labels, probabilities, metadata["decision_threshold"], attributes=slice_attributes(images)
-    )
+    evaluation = score(loaded.labels, probabilities, metadata.decision_threshold, attributes=slice_attributes(images))
     report_dir = work_dir / "report"
     write_report(evaluation, loaded.labels, probabilities, report_dir, name="evaluation")
     return EvaluationOutcome(evaluation=evaluation, report_dir=report_dir)
 
 
-def result_of(evaluation: dict[str, Any], manifest: dict[str, Any], split: str | None) -> dict[str, Any]:
+def result_of(evaluation: dict[str, Any], manifest: DatasetManifest, split: str | None) -> dict[str, Any]:
     """What the API stores and returns: headline figures, confusion matrix, slices, the dataset."""
-    dataset = manifest.get("dataset", {})
     return {
         **summary(evaluation),
         "confusion_matrix": evaluation["confusion_matrix"],
         "slices": evaluation.get("slices", {}),
-        "dataset_id": dataset.get("id"),
-        "dataset_name": dataset.get("name"),
-        "dataset_version": dataset.get("version"),
+        "dataset_id": manifest.dataset.id,
+        "dataset_name": manifest.dataset.name,
+        "dataset_version": manifest.dataset.version,
         "split": split,
     }
 
@@ -147,7 +146,7 @@ def refresh_model_card(engine: Engine, s3, bucket: str, model_name: str, version
         external = external_results(session, model_name, version)
     write_model_card(model_dir, version=version, gate=gate, external=external)
     prefix = model_prefix(model_name, version)
-    for name in (CARD_JSON, CARD_MARKDOWN):
+    for name in (MODEL_CARD_JSON, MODEL_CARD_MARKDOWN):
         s3.upload_file(str(model_dir / name), bucket, prefix + name)
 
 
@@ -165,14 +164,13 @@ def run_evaluation_job(settings, evaluation_id: uuid.UUID) -> str:
             engine.dispose()
             return "lost too often"
         row.state, row.attempts, row.started_at, row.error = JobState.running, row.attempts + 1, now(), None
-        target = (row.model_name, row.version, row.dataset_id, row.split)
-    model_name, version, dataset_id, split = target
+        model_name, version, split = row.model_name, row.version, row.split
     s3 = s3_client(settings)
     work_dir = settings.work_dir / f"evaluation-{evaluation_id}"
     shutil.rmtree(work_dir, ignore_errors=True)
     try:
         model_dir = download_version(s3, settings.s3_bucket, model_name, version, work_dir / "model")
-        manifest, fetch, _ = manifest_and_fetch(settings, s3, dataset_id)
+        manifest, fetch = job_dataset(s3, settings.s3_bucket, evaluation_id)
         outcome = evaluate_directory(
             model_dir,
             dataset_images(manifest, split),

@@ -21,7 +21,6 @@ on validation maps the average to a calibrated probability.
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +32,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from skinguard_common.training_config import CLASS_NAMES, TestTimeAugmentation, TrainingConfig
+from skinguard_contracts.keys import MODEL_METADATA
+from skinguard_contracts.model_files import ModelMetadata
+from skinguard_contracts.training_config import CLASS_NAMES, TestTimeAugmentation, TrainingConfig
 
 from .calibration import Calibrator
 from .models import NORMALISATION, NORMALISATION_DESCRIPTIONS, SHADES_OF_GRAY_POWER, malignant_probability_of
@@ -188,7 +189,7 @@ def write_metadata(
         "output": {"name": OUTPUT_NAME, "dtype": "float32", "shape": [None, len(CLASS_NAMES)]},
         "input_size": size,
         "preprocessing": (
-            f"skinguard_common.imaging.to_model_input(image_bytes, {size}): decode, apply the EXIF "
+            f"skinguard_imaging.to_model_input(image_bytes, {size}): decode, apply the EXIF "
             f"orientation, RGB, resize the whole image to {size}x{size} (cv2.INTER_AREA when shrinking, "
             "else cv2.INTER_LINEAR); uint8 0-255. Inside the model: "
             f"{colour}{NORMALISATION_DESCRIPTIONS[NORMALISATION[config.model_type]]}."
@@ -224,8 +225,8 @@ def write_metadata(
         "keras_version": keras.__version__,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    path = export.directory / "metadata.json"
-    path.write_text(json.dumps(metadata, indent=2))
+    path = export.directory / MODEL_METADATA
+    path.write_text(ModelMetadata.model_validate(metadata).model_dump_json(indent=2))
     return path
 
 

@@ -5,7 +5,6 @@ The worker uses a synchronous engine (psycopg): training is synchronous code in 
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 import uuid
@@ -16,35 +15,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from skinguard_common.registry import (
+from skinguard_contracts.keys import evaluation_prefix, model_prefix, versions_index_key
+from skinguard_registry.gate import GateEvidence, GatePolicy, decide
+from skinguard_registry.promotion import promote, versions_index
+from skinguard_registry.records import (
     EvaluationPurpose,
-    GateEvidence,
-    GatePolicy,
     JobState,
     ModelEvaluation,
     ModelStatus,
     ModelVersion,
     TrainingJob,
-    decide,
-    evaluation_prefix,
-    model_prefix,
-    promote,
-    versions_index,
-    versions_index_key,
 )
 
 from .model_card import summary, write_model_card
 from .settings import WorkerSettings
 
 PROGRESS_INTERVAL_SECONDS = 1.0
-
-
-def sync_engine(database_url: str) -> Engine:
-    return create_engine(database_url.replace("+asyncpg", "+psycopg"), pool_pre_ping=True, pool_size=2)
 
 
 def now() -> datetime:
@@ -58,6 +48,7 @@ class JobRecorder:
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.job_id = job_id
         self._last_progress = 0.0
+        self.cancel_requested = False  # the database's flag, as of the last progress write
 
     @contextmanager
     def locked(self) -> Iterator[tuple[Session, TrainingJob | None]]:
@@ -94,6 +85,7 @@ class JobRecorder:
             if job is not None and job.state is JobState.running:
                 job.progress = {**job.progress, **update}
                 job.heartbeat_at = now()
+                self.cancel_requested = job.cancel_requested
 
     def finish(self, state: JobState, error: str | None = None, **fields: Any) -> None:
         with self.locked() as (_, job):
@@ -227,7 +219,7 @@ def publish(
     s3.put_object(
         Bucket=settings.s3_bucket,
         Key=versions_index_key(job.model_name),
-        Body=json.dumps(index).encode(),
+        Body=index.model_dump_json().encode(),
         ContentType="application/json",
     )
     return candidate

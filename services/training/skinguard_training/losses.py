@@ -10,7 +10,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from skinguard_common.training_config import CLASS_NAMES, TrainingConfig
+from skinguard_contracts.training_config import CLASS_NAMES, TrainingConfig
 
 from .models import malignant_probability_of
 from .targets import DIAGNOSIS_TARGET_IS_MALIGNANT, UNSPECIFIED_BENIGN, UNSPECIFIED_MALIGNANT

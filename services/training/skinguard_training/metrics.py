@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from skinguard_common.labels import CLASS_NAMES
+from skinguard_contracts.labels import CLASS_NAMES
 
 from .models import malignant_probability_of
 from .targets import DIAGNOSIS_TARGET_IS_MALIGNANT

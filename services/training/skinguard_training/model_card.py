@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from skinguard_common.training_config import CLASS_NAMES
+from skinguard_contracts.keys import MODEL_CARD_JSON, MODEL_CARD_MARKDOWN, MODEL_METADATA
+from skinguard_contracts.labels import SPLIT_NAMES
+from skinguard_contracts.manifest import DatasetManifest
+from skinguard_contracts.model_files import ModelCard, ModelMetadata
+from skinguard_contracts.training_config import CLASS_NAMES
 
-from .dataset_export import SPLIT_NAMES, DatasetExport
-
-CARD_JSON = "model_card.json"
-CARD_MARKDOWN = "model_card.md"
 INTENDED_USE = (
     "Decision support for triaging dermoscopic photos of a single skin lesion: it estimates the "
     "probability that the lesion is malignant (melanoma, basal cell carcinoma, actinic keratosis / "
@@ -44,7 +44,7 @@ _SUMMARY_METRICS = (
 _SLICE_GAP = 0.1  # a scored slice this far below the overall sensitivity is named a limitation
 
 
-def training_data_summary(export: DatasetExport) -> dict[str, Any]:
+def training_data_summary(export: DatasetManifest) -> dict[str, Any]:
     """Class counts per split and per source, for the card's training-data section."""
     per_split = {name: Counter(image.label for image in export.split(name)) for name in SPLIT_NAMES}
     per_source: dict[str, Counter] = {}
@@ -174,12 +174,14 @@ def write_model_card(
     external: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """Build the card from ``directory``'s metadata.json and evaluation.json and write both files."""
-    metadata = json.loads((directory / "metadata.json").read_text())
+    metadata = ModelMetadata.model_validate_json((directory / MODEL_METADATA).read_text()).model_dump(mode="json")
     evaluation = json.loads((directory / "evaluation.json").read_text())
-    card = build_model_card(metadata, evaluation, version=version, gate=gate, external=external)
-    (directory / CARD_JSON).write_text(json.dumps(card, indent=2))
-    (directory / CARD_MARKDOWN).write_text(render_markdown(card))
-    return card
+    card = ModelCard.model_validate(
+        build_model_card(metadata, evaluation, version=version, gate=gate, external=external)
+    )
+    (directory / MODEL_CARD_JSON).write_text(card.model_dump_json(indent=2))
+    (directory / MODEL_CARD_MARKDOWN).write_text(render_markdown(card.model_dump(mode="json")))
+    return card.model_dump(mode="json")
 
 
 def render_markdown(card: dict[str, Any]) -> str:

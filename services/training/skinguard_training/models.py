@@ -16,8 +16,8 @@ from typing import Literal
 import keras
 from keras import ops
 
-from skinguard_common.labels import CLASS_NAMES, MALIGNANT
-from skinguard_common.training_config import ModelType, TrainingConfig
+from skinguard_contracts.labels import CLASS_NAMES, MALIGNANT
+from skinguard_contracts.training_config import ModelType, TrainingConfig
 
 from . import efficientnet_lite
 from .targets import MALIGNANT_OUTPUTS, output_count

@@ -25,13 +25,13 @@ import numpy as np
 import tensorflow as tf
 from pydantic import ValidationError
 
-from skinguard_common.training_config import TrainingConfig
+from skinguard_contracts.manifest import DatasetManifest
+from skinguard_contracts.training_config import TrainingConfig
 
 from .augment import augmentation_policy
 from .calibration import Calibrator, fit_calibration
 from .callbacks import CancelFn, CancellationCheck, ProgressFn, ProgressReporter
-from .data import PixelCache, load_splits, make_dataset
-from .dataset_export import DatasetExport, Fetch
+from .data import Fetch, PixelCache, load_splits, make_dataset
 from .errors import DatasetError, TrainingCancelled
 from .evaluate import Predict, malignant_probabilities, score, slice_attributes, write_report
 from .export import (
@@ -62,7 +62,7 @@ class RunResult:
 
 
 def run_training(
-    export_manifest: Mapping[str, Any] | DatasetExport,
+    export_manifest: Mapping[str, Any] | DatasetManifest,
     fetch: Fetch,
     config: TrainingConfig,
     work_dir: Path,
@@ -87,9 +87,11 @@ def run_training(
     ``TrainingCancelled`` when cancelled (nothing is exported).
     """
     try:
-        export = DatasetExport.model_validate(export_manifest)
+        export = DatasetManifest.model_validate(export_manifest)
     except ValidationError as error:
         raise DatasetError(f"invalid dataset export: {error}") from error
+    if export.empty_splits():
+        raise DatasetError(f"the dataset has no {' or '.join(export.empty_splits())} images; training needs all three")
     cancel = should_cancel or (lambda: False)
     export_dir = work_dir / "export"
     for stale in (export_dir, work_dir / "checkpoints"):

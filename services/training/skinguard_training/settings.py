@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from skinguard_common.settings import CommonSettings
+from skinguard_runtime.settings import CommonSettings
 
 
 class WorkerSettings(CommonSettings):

@@ -14,10 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from skinguard_common.labels import CLASS_NAMES, DIAGNOSES, MALIGNANT
-from skinguard_common.training_config import LabelGranularity
-
-from .dataset_export import ExportedImage
+from skinguard_contracts.labels import CLASS_NAMES, DIAGNOSES, MALIGNANT
+from skinguard_contracts.manifest import ExportedImage
+from skinguard_contracts.training_config import LabelGranularity
 
 DIAGNOSIS_CLASSES = tuple(DIAGNOSES)
 UNSPECIFIED_BENIGN = len(DIAGNOSIS_CLASSES)

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from skinguard_common.training_config import TrainingConfig
+from skinguard_contracts.training_config import TrainingConfig
 
 from .callbacks import TensorBoardScalars
 from .losses import make_loss

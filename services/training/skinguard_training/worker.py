@@ -16,13 +16,15 @@ import uuid
 
 from celery import Celery, signals
 from redis import Redis
+from redis.exceptions import RedisError
 
-from skinguard_common.logging import configure_logging
-from skinguard_common.registry import EVALUATE_TASK, TRAIN_TASK, TRAINING_QUEUE, JobState, cancel_key
-from skinguard_common.storage import s3_client
-from skinguard_common.training_config import TrainingConfig
+from skinguard_contracts.tasks import EVALUATE_TASK, TRAIN_TASK, TRAINING_QUEUE, cancel_key
+from skinguard_contracts.training_config import TrainingConfig
+from skinguard_registry.records import JobState
+from skinguard_runtime.logging import configure_logging
+from skinguard_runtime.storage import s3_client
 
-from .dataset_source import manifest_and_fetch
+from .dataset_source import frozen_dataset, job_dataset
 from .jobs import GateExternal, JobRecorder, fail_stale_jobs, publish, sync_engine
 from .settings import WorkerSettings
 
@@ -82,10 +84,17 @@ def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
         recorder.progress(update, force=epoch_ended)
 
     def should_cancel() -> bool:
-        return bool(redis.exists(cancel_key(job_id)))
+        """The Redis flag (checked every batch), or the database's (read with each progress write)."""
+        if recorder.cancel_requested:
+            return True
+        try:
+            return bool(redis.exists(cancel_key(job_id)))
+        except RedisError:
+            recorder.progress({}, force=False)  # at most once a second: reads the database's flag
+            return recorder.cancel_requested
 
     try:
-        manifest, fetch, _ = manifest_and_fetch(settings, s3, job.dataset_id)
+        manifest, fetch = job_dataset(s3, settings.s3_bucket, job.id)
         config = TrainingConfig.model_validate(job.config)
         recorder.progress({"phase": "training", "epochs": config.epochs}, force=True)
         result = run_training(
@@ -98,7 +107,7 @@ def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
             cache_dir=settings.image_cache_dir,
             model_name=job.model_name,
             dataset_id=str(job.dataset_id),
-            dataset_version=manifest.get("dataset", {}).get("version"),
+            dataset_version=manifest.dataset.version,
         )
         external = None
         if settings.gate_external_dataset is not None:
@@ -107,6 +116,7 @@ def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
         recorder.progress({"phase": "publishing"}, force=True)
         sizes = {"saved_model_bytes": result.export.saved_model_bytes, "tflite_bytes": result.export.tflite_bytes}
         version = publish(engine, s3, settings, job, result.export.directory, result.evaluation, sizes, external)
+        logger.info("published %s version %s, %s", job.model_name, version.version, version.gate["reason"])
         recorder.progress({"phase": "done", "gate": version.gate, "status": version.status.value}, force=True)
         recorder.finish(JobState.succeeded, model_version=version.version)
         return f"version {version.version} {version.status.value}"
@@ -130,7 +140,7 @@ def gate_evaluation(settings: WorkerSettings, s3, model_dir, work_dir, should_ca
 
     dataset_id = settings.gate_external_dataset
     assert dataset_id is not None
-    manifest, fetch, _ = manifest_and_fetch(settings, s3, dataset_id)
+    manifest, fetch = frozen_dataset(s3, settings.s3_bucket, dataset_id)
     outcome = evaluate_directory(
         model_dir,
         dataset_images(manifest, None),

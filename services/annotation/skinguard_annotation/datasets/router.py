@@ -5,12 +5,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from skinguard_common.app import error_responses
-from skinguard_common.auth import Principal, require_roles
-from skinguard_common.db import SessionDep
+from skinguard_chassis.app import error_responses
+from skinguard_chassis.auth import Principal, require_roles
+from skinguard_chassis.sessions import SessionDep
+from skinguard_contracts.manifest import DatasetManifest
 
 from . import service
-from .schemas import DatasetExport, DatasetIn, DatasetOut, DatasetPage
+from .schemas import DatasetIn, DatasetOut, DatasetPage
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 
@@ -64,7 +65,7 @@ async def get_dataset(dataset_id: uuid.UUID, session: SessionDep, _: Admin) -> D
 
 @router.get(
     "/{dataset_id}/export",
-    response_model=DatasetExport,
+    response_model=DatasetManifest,
     summary="The dataset in the training format: images (id, url, label, metadata) and splits",
     description=(
         "`urls=presigned` (default) gives HTTPS URLs valid for SKINGUARD_EXPORT_URL_TTL_SECONDS; "
@@ -79,14 +80,12 @@ async def export(
     session: SessionDep,
     _: Admin,
     urls: Literal["presigned", "s3"] = "presigned",
-) -> dict:
+) -> DatasetManifest:
     settings = request.app.state.settings
     store = request.app.state.store
     dataset = await service.get_dataset(session, dataset_id)
     if urls == "s3":
-
-        def url_of(image):
-            return f"s3://{settings.s3_bucket}/{image.object_key}"
+        url_of = service.s3_url_of(settings.s3_bucket)
     else:
 
         def url_of(image):

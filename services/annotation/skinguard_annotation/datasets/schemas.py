@@ -82,18 +82,3 @@ class DatasetPage(BaseModel):
     total: int
     limit: int
     offset: int
-
-
-class ExportImage(BaseModel):
-    id: uuid.UUID
-    url: str
-    label: str
-    metadata: dict[str, Any]
-
-
-class DatasetExport(BaseModel):
-    """The original design's export format, plus a ``dataset`` header."""
-
-    dataset: dict[str, Any]
-    images: list[ExportImage]
-    splits: dict[str, list[uuid.UUID]]

@@ -7,7 +7,6 @@ cannot be committed, the manifest is removed again. Rows are immutable (database
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import uuid
 from collections.abc import Callable
@@ -16,21 +15,22 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skinguard_common.auth import Principal
-from skinguard_common.errors import Invalid, NotFound
-from skinguard_common.imaging import NEAR_DUPLICATE_MAX_DISTANCE
-from skinguard_common.storage import ObjectStore
+from skinguard_chassis.auth import Principal
+from skinguard_chassis.sessions import on_rollback
+from skinguard_contracts.errors import Invalid, NotFound
+from skinguard_contracts.keys import dataset_manifest_key as manifest_key
+from skinguard_contracts.keys import job_dataset_key
+from skinguard_contracts.labels import SPLIT_NAMES
+from skinguard_contracts.manifest import DatasetHeader, DatasetManifest, ExportedImage, Splits
+from skinguard_datasets.splitting import Candidate, split_dataset
+from skinguard_imaging import NEAR_DUPLICATE_MAX_DISTANCE, near_duplicate_pairs
+from skinguard_runtime.storage import ObjectStore
 
 from ..labels.consensus import consensus_query
-from ..models import SPLITS, Annotation, Dataset, DatasetImage, ImageView
+from ..models import Annotation, Dataset, DatasetImage, ImageView
 from .schemas import DatasetIn
-from .splitting import Candidate, split_dataset
 
 _IDS_PER_QUERY = 5000  # bound parameters per query stay far below PostgreSQL's 32,767
-
-
-def manifest_key(dataset_id: uuid.UUID) -> str:
-    return f"datasets/{dataset_id}/manifest.json"
 
 
 async def _candidates(session: AsyncSession, request: DatasetIn, dispute_threshold: float) -> list[tuple]:
@@ -80,7 +80,13 @@ async def create_dataset(
     ]
     label_metadata = await consensus_label_metadata(session, rows)
     result = await asyncio.to_thread(
-        split_dataset, candidates, request.splits.as_dict(), seed, NEAR_DUPLICATE_MAX_DISTANCE
+        lambda: split_dataset(
+            candidates,
+            request.splits.as_dict(),
+            seed,
+            near_duplicate=near_duplicate_pairs,
+            max_distance=NEAR_DUPLICATE_MAX_DISTANCE,
+        )
     )
 
     # One writer per dataset name picks the next version number.
@@ -111,7 +117,8 @@ async def create_dataset(
         ],
         url_of=lambda image: f"s3://{bucket}/{image.object_key}",
     )
-    await store.put_if_absent(manifest_key(dataset.id), json.dumps(manifest).encode(), "application/json")
+    await store.put_if_absent(manifest_key(dataset.id), manifest.model_dump_json().encode(), "application/json")
+    on_rollback(session, lambda: store.delete(manifest_key(dataset.id)))  # no rows, no manifest
     session.add(dataset)
     session.add_all(
         DatasetImage(
@@ -124,12 +131,7 @@ async def create_dataset(
         )
         for image_id, (_, label) in members.items()
     )
-    try:
-        await session.commit()
-    except BaseException:
-        await session.rollback()
-        await asyncio.shield(store.delete(manifest_key(dataset.id)))
-        raise
+    await session.flush()
     return dataset
 
 
@@ -156,29 +158,31 @@ def build_export(
     members: list[tuple[ImageView, str, str, str, dict[str, Any]]],
     *,
     url_of: Callable[[ImageView], str],
-) -> dict[str, Any]:
-    """The export document: ``members`` are (image, label, split, group, label metadata)."""
+) -> DatasetManifest:
+    """The export document (the manifest contract): ``members`` are (image, label, split, group, label metadata)."""
     ordered = sorted(members, key=lambda member: str(member[0].id))
-    return {
-        "dataset": {
-            "id": str(dataset.id),
-            "name": dataset.name,
-            "version": dataset.version,
-            "seed": dataset.seed,
-            "image_count": dataset.image_count,
-            "exported_images": len(ordered),
-        },
-        "images": [
-            {
-                "id": str(image.id),
-                "url": url_of(image),
-                "label": label,
-                "metadata": {**image_metadata(image, group), "label_metadata": label_metadata},
-            }
+    return DatasetManifest(
+        dataset=DatasetHeader(
+            id=str(dataset.id),
+            name=dataset.name,
+            version=dataset.version,
+            seed=dataset.seed,
+            image_count=dataset.image_count,
+            exported_images=len(ordered),
+        ),
+        images=[
+            ExportedImage(
+                id=str(image.id),
+                url=url_of(image),
+                label=label,
+                metadata={**image_metadata(image, group), "label_metadata": label_metadata},
+            )
             for image, label, _, group, label_metadata in ordered
         ],
-        "splits": {split: [str(image.id) for image, _, side, *_ in ordered if side == split] for split in SPLITS},
-    }
+        splits=Splits(
+            **{split: [str(image.id) for image, _, side, *_ in ordered if side == split] for split in SPLIT_NAMES}
+        ),
+    )
 
 
 async def get_dataset(session: AsyncSession, dataset_id: uuid.UUID) -> Dataset:
@@ -197,7 +201,9 @@ async def list_datasets(session: AsyncSession, *, name: str | None, limit: int, 
     return list(page), total or 0
 
 
-async def export_dataset(session: AsyncSession, dataset: Dataset, url_of: Callable[[ImageView], str]) -> dict[str, Any]:
+async def export_dataset(
+    session: AsyncSession, dataset: Dataset, url_of: Callable[[ImageView], str]
+) -> DatasetManifest:
     """The frozen membership as stored; images erased since freezing are left out."""
     rows = await session.execute(
         select(ImageView, DatasetImage.label, DatasetImage.split, DatasetImage.group_key, DatasetImage.label_metadata)
@@ -206,3 +212,18 @@ async def export_dataset(session: AsyncSession, dataset: Dataset, url_of: Callab
     )
     members = [tuple(row) for row in rows]
     return build_export(dataset, members, url_of=url_of)
+
+
+def s3_url_of(bucket: str) -> Callable[[ImageView], str]:
+    return lambda image: f"s3://{bucket}/{image.object_key}"
+
+
+async def snapshot_for_job(
+    session: AsyncSession, store: ObjectStore, bucket: str, dataset: Dataset, job_id: uuid.UUID
+) -> None:
+    """Write the dataset's export as of now (erased images left out, ``s3://`` URLs) where the
+    job will read it, ``jobs/<id>/dataset.json``; removed again if the request rolls back."""
+    export = await export_dataset(session, dataset, s3_url_of(bucket))
+    key = job_dataset_key(job_id)
+    await store.put(key, export.model_dump_json().encode(), "application/json")
+    on_rollback(session, lambda: store.delete(key))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..models import LABELS
+from skinguard_contracts.labels import CLASS_NAMES as LABELS
 
 Vote = tuple[uuid.UUID, uuid.UUID, str]  # (image_id, annotator_id, label)
 

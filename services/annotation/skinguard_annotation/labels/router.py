@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from skinguard_common.app import error_responses
-from skinguard_common.auth import Principal, Role, require_roles
-from skinguard_common.db import SessionDep
+from skinguard_chassis.app import error_responses
+from skinguard_chassis.auth import Principal, Role, require_roles
+from skinguard_chassis.sessions import SessionDep
 
 from . import service
 from .schemas import (

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skinguard_common.auth import Principal
-from skinguard_common.errors import NotFound
+from skinguard_chassis.auth import Principal
+from skinguard_contracts.errors import NotFound
 
 from ..models import Annotation, ImageView
 from .agreement import OverallAgreement, PairAgreement, overall_agreement, pairwise_agreement

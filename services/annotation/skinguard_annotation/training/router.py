@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from skinguard_common.app import error_responses
-from skinguard_common.auth import Principal, require_roles
-from skinguard_common.db import SessionDep
-from skinguard_common.registry import JobState
+from skinguard_chassis.app import error_responses
+from skinguard_chassis.auth import Principal, require_roles
+from skinguard_chassis.sessions import SessionDep
+from skinguard_registry.records import JobState
 
 from . import service
 from .schemas import (
@@ -38,7 +38,15 @@ Admin = Annotated[Principal, Depends(require_roles())]
 async def create_job(
     dataset_id: uuid.UUID, body: TrainingJobIn, request: Request, session: SessionDep, principal: Admin
 ) -> TrainingJobOut:
-    job = await service.create_job(session, request.app.state.queue, principal, dataset_id, body)
+    job = await service.create_job(
+        session,
+        request.app.state.queue,
+        request.app.state.store,
+        request.app.state.settings.s3_bucket,
+        principal,
+        dataset_id,
+        body,
+    )
     return TrainingJobOut.of(job)
 
 
@@ -128,7 +136,16 @@ async def rollback(model_name: str, version: int, request: Request, session: Ses
 async def create_evaluation(
     model_name: str, version: int, body: EvaluationIn, request: Request, session: SessionDep, principal: Admin
 ) -> EvaluationOut:
-    evaluation = await service.create_evaluation(session, request.app.state.queue, principal, model_name, version, body)
+    evaluation = await service.create_evaluation(
+        session,
+        request.app.state.queue,
+        request.app.state.store,
+        request.app.state.settings.s3_bucket,
+        principal,
+        model_name,
+        version,
+        body,
+    )
     return EvaluationOut.of(evaluation)
 
 

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from skinguard_common.registry import JobState, ModelEvaluation, ModelStatus, ModelVersion, TrainingJob
-from skinguard_common.training_config import TrainingConfig
+from skinguard_contracts.training_config import TrainingConfig
+from skinguard_registry.records import JobState, ModelEvaluation, ModelStatus, ModelVersion, TrainingJob
 
 MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 

@@ -12,28 +12,23 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skinguard_common.auth import Principal
-from skinguard_common.errors import Conflict, Invalid, NotFound, ServiceUnavailable
-from skinguard_common.registry import (
-    EVALUATE_TASK,
-    TRAIN_TASK,
-    TRAINING_QUEUE,
+from skinguard_chassis.auth import Principal
+from skinguard_chassis.sessions import after_commit
+from skinguard_contracts.errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from skinguard_contracts.keys import model_card_key, versions_index_key
+from skinguard_contracts.tasks import EVALUATE_TASK, TRAIN_TASK, TRAINING_QUEUE, cancel_key
+from skinguard_registry.promotion import promote, rollback, versions_index
+from skinguard_registry.records import (
     EvaluationPurpose,
     JobState,
     ModelEvaluation,
     ModelStatus,
     ModelVersion,
     TrainingJob,
-    cancel_key,
-    model_card_key,
-    promote,
-    rollback,
-    versions_index,
-    versions_index_key,
 )
-from skinguard_common.storage import ObjectMissing, ObjectStore
+from skinguard_runtime.storage import ObjectMissing, ObjectStore
 
-from ..datasets.service import get_dataset
+from ..datasets.service import get_dataset, snapshot_for_job
 from .schemas import EvaluationIn, TrainingJobIn
 
 logger = logging.getLogger(__name__)
@@ -53,10 +48,34 @@ class QueueClient:
         await asyncio.to_thread(self.redis.set, cancel_key(job_id), "1", ex=7 * 24 * 3600)
 
 
+def send_after_commit(session: AsyncSession, queue: QueueClient, row: TrainingJob | ModelEvaluation, task: str) -> None:
+    """Send ``task`` for ``row`` once the request commits; if the queue is unreachable, the row is
+    failed with the reason and the request answers 503 (the one queue-unavailable answer)."""
+
+    async def send() -> None:
+        try:
+            await queue.enqueue(row.id, task)
+        except Exception as error:
+            logger.exception("could not enqueue", extra={"task": task, "id": str(row.id)})
+            row.state = JobState.failed
+            row.error = f"could not enqueue: {error}"
+            row.finished_at = datetime.now(UTC)
+            await session.commit()
+            raise ServiceUnavailable("the training queue is unavailable; nothing was started") from error
+
+    after_commit(session, send)
+
+
 async def create_job(
-    session: AsyncSession, queue: QueueClient, principal: Principal, dataset_id: uuid.UUID, request: TrainingJobIn
+    session: AsyncSession,
+    queue: QueueClient,
+    store: ObjectStore,
+    bucket: str,
+    principal: Principal,
+    dataset_id: uuid.UUID,
+    request: TrainingJobIn,
 ) -> TrainingJob:
-    """Commit the job, then send the task: a rolled-back request never starts training."""
+    """The job row now, the task once the request commits: a rolled-back request never starts training."""
     dataset = await get_dataset(session, dataset_id)
     empty = [name for name, counts in dataset.leakage_report["splits"].items() if counts["images"] == 0]
     if empty:
@@ -76,16 +95,9 @@ async def create_job(
         created_by=principal.user_id,
     )
     session.add(job)
-    await session.commit()
-    try:
-        await queue.enqueue(job.id)
-    except Exception as error:
-        logger.exception("could not enqueue training job", extra={"job_id": str(job.id)})
-        job.state = JobState.failed
-        job.error = f"could not enqueue: {error}"
-        job.finished_at = datetime.now(UTC)
-        await session.commit()
-        raise ServiceUnavailable("the training queue is unavailable; the job was not started") from error
+    await session.flush()
+    await snapshot_for_job(session, store, bucket, dataset, job.id)
+    send_after_commit(session, queue, job, TRAIN_TASK)
     return job
 
 
@@ -113,7 +125,8 @@ async def list_jobs(
 
 
 async def cancel_job(session: AsyncSession, queue: QueueClient, job_id: uuid.UUID) -> TrainingJob:
-    """A queued job is cancelled at once; a running one stops at its next batch (the worker says when)."""
+    """A queued job is cancelled at once; a running one stops at its next batch (the Redis flag) or,
+    if Redis is away, at its next progress report (the database flag)."""
     job = await get_job(session, job_id, for_update=True)
     if job.state.finished:
         raise Conflict(f"the job already ended ({job.state.value})", code="job_finished")
@@ -121,8 +134,18 @@ async def cancel_job(session: AsyncSession, queue: QueueClient, job_id: uuid.UUI
     if job.state is JobState.queued:
         job.state = JobState.cancelled
         job.finished_at = datetime.now(UTC)
-    await session.commit()
-    await queue.request_cancel(job.id)
+    await session.flush()
+
+    async def flag() -> None:
+        try:
+            await queue.request_cancel(job.id)
+        except Exception as error:
+            raise ServiceUnavailable(
+                "the cancel is recorded, but the queue is unreachable: a running job sees it at its next "
+                "progress report instead of its next batch"
+            ) from error
+
+    after_commit(session, flag)
     return job
 
 
@@ -145,13 +168,10 @@ async def _versions_for_update(
     return target, versions
 
 
-async def _publish_index(
-    session: AsyncSession, store: ObjectStore, model_name: str, versions: list[ModelVersion]
-) -> None:
-    """Commit, then write the index model-sync follows (retried by the next change if S3 fails)."""
-    await session.commit()
-    body = json.dumps(versions_index(model_name, versions)).encode()
-    await store.put(versions_index_key(model_name), body, "application/json")
+def _publish_index(session: AsyncSession, store: ObjectStore, model_name: str, versions: list[ModelVersion]) -> None:
+    """Once committed, write the index model-sync follows (rewritten by the next change if S3 fails)."""
+    body = versions_index(model_name, versions).model_dump_json().encode()
+    after_commit(session, lambda: store.put(versions_index_key(model_name), body, "application/json"))
 
 
 async def promote_version(session: AsyncSession, store: ObjectStore, model_name: str, version: int) -> ModelVersion:
@@ -160,7 +180,8 @@ async def promote_version(session: AsyncSession, store: ObjectStore, model_name:
         raise Conflict(f"version {version} is already promoted", code="already_promoted")
     promote(target, versions)
     target.gate = {**target.gate, "override": "promoted by a person"}
-    await _publish_index(session, store, model_name, versions)
+    await session.flush()
+    _publish_index(session, store, model_name, versions)
     return target
 
 
@@ -171,7 +192,8 @@ async def rollback_version(
     if target.status is not ModelStatus.promoted:
         raise Conflict(f"version {version} is not the promoted version", code="not_promoted")
     previous = rollback(target, versions)
-    await _publish_index(session, store, model_name, versions)
+    await session.flush()
+    _publish_index(session, store, model_name, versions)
     return previous
 
 
@@ -187,12 +209,14 @@ async def get_version(session: AsyncSession, model_name: str, version: int) -> M
 async def create_evaluation(
     session: AsyncSession,
     queue: QueueClient,
+    store: ObjectStore,
+    bucket: str,
     principal: Principal,
     model_name: str,
     version: int,
     request: EvaluationIn,
 ) -> ModelEvaluation:
-    """Commit the evaluation row, then send the task (as for training jobs)."""
+    """The evaluation row now, the task once the request commits (as for training jobs)."""
     await get_version(session, model_name, version)
     dataset = await get_dataset(session, request.dataset_id)
     if request.split is not None and dataset.leakage_report["splits"][request.split]["images"] == 0:
@@ -210,16 +234,9 @@ async def create_evaluation(
         created_by=principal.user_id,
     )
     session.add(evaluation)
-    await session.commit()
-    try:
-        await queue.enqueue(evaluation.id, EVALUATE_TASK)
-    except Exception as error:
-        logger.exception("could not enqueue evaluation", extra={"evaluation_id": str(evaluation.id)})
-        evaluation.state = JobState.failed
-        evaluation.error = f"could not enqueue: {error}"
-        evaluation.finished_at = datetime.now(UTC)
-        await session.commit()
-        raise ServiceUnavailable("the training queue is unavailable; the evaluation was not started") from error
+    await session.flush()
+    await snapshot_for_job(session, store, bucket, dataset, evaluation.id)
+    send_after_commit(session, queue, evaluation, EVALUATE_TASK)
     return evaluation
 
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from skinguard_common.db import Base
+from skinguard_database import Base
 
 COMMENT_MAX_LENGTH = 1000
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from skinguard_common.app import error_responses
-from skinguard_common.db import SessionDep
+from skinguard_chassis.app import error_responses
+from skinguard_chassis.sessions import SessionDep
 
 from ..ratelimit import enforce_rate_limit
 from . import service

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skinguard_common.errors import Conflict, NotFound
+from skinguard_contracts.errors import Conflict, NotFound
 
 from ..predictions.models import PredictionLog
 from .models import PredictionFeedback

@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from skinguard_common.app import error_responses
-from skinguard_common.auth import Principal, require_roles
-from skinguard_common.db import SessionDep
+from skinguard_chassis.app import error_responses
+from skinguard_chassis.auth import Principal, require_roles
+from skinguard_chassis.sessions import SessionDep
 
 from . import service
 from .schemas import PerformanceOut, StatsOut

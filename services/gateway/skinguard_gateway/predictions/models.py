@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, DateTime, Float, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from skinguard_common.db import Base
+from skinguard_database import Base
 
 
 class PredictionLog(Base):

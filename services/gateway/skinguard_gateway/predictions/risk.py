@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..serving.cards import ModelCard
+from skinguard_contracts.model_files import ModelMetadata
 
 PredictedClass = Literal["Benign", "Malignant"]
 RiskLevel = Literal["low", "low-medium", "medium", "medium-high", "high"]
@@ -18,11 +18,11 @@ class Assessment:
     risk_level: RiskLevel
 
 
-def assess(probabilities: tuple[float, float], card: ModelCard) -> Assessment:
-    """Malignant from the card's decision threshold; risk from its thresholds (the original rules by default)."""
+def assess(probabilities: tuple[float, float], metadata: ModelMetadata) -> Assessment:
+    """Malignant from the version's decision threshold; risk from its risk thresholds (original rules by default)."""
     benign, malignant = probabilities
-    thresholds = card.risk_thresholds
-    if malignant >= card.decision_threshold:
+    thresholds = metadata.risk_thresholds
+    if malignant >= metadata.decision_threshold:
         if malignant > thresholds.malignant_high:
             risk: RiskLevel = "high"
         elif malignant > thresholds.malignant_medium_high:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 
-from skinguard_common.app import error_responses
+from skinguard_chassis.app import error_responses
 
 from ..ratelimit import enforce_rate_limit
 from ..serving.tracker import ModelTracker

@@ -19,8 +19,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skinguard_common.errors import AppError, Invalid
-from skinguard_common.imaging import ImageLimits, PreparedImage, prepare_image, to_model_input
+from skinguard_contracts.errors import AppError, Invalid
+from skinguard_imaging import ImageLimits, PreparedImage, prepare_image, to_model_input
 
 from ..cache import PredictionCache
 from ..errors import ModelUnavailable
@@ -91,7 +91,7 @@ class Predictor:
         started = time.perf_counter()
         prepared = await self._validated(data)
         answer = await self._answer(prepared)
-        assessment = assess(answer.probabilities, self._tracker.card(answer.model_name, answer.version))
+        assessment = assess(answer.probabilities, self._tracker.metadata(answer.model_name, answer.version))
         quality = prepared.quality
         prediction = PredictionOut(
             predicted_class=assessment.predicted_class,

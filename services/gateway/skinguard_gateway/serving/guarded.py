@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from skinguard_common.errors import AppError
+from skinguard_contracts.errors import AppError
 
 from ..errors import ServingTimeout
 from ..metrics import GatewayMetrics

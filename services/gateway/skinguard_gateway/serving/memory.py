@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from skinguard_common.errors import AppError
+from skinguard_contracts.errors import AppError
 
 from ..errors import ModelUnavailable
 from .client import ModelRef, Prediction, ServedModel

@@ -17,45 +17,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from skinguard_common.errors import AppError, NotFound
-from skinguard_common.registry import model_card_key
-from skinguard_common.storage import ObjectMissing, ObjectStore
+from skinguard_contracts.errors import AppError, NotFound
+from skinguard_contracts.keys import model_card_key
+from skinguard_contracts.model_files import ModelCard
+from skinguard_runtime.storage import ObjectMissing, ObjectStore
 
 from .client import ServedModel
 
 logger = logging.getLogger(__name__)
-
-PUBLIC_SECTIONS = (
-    "model",
-    "intended_use",
-    "not_a_diagnosis",
-    "operating_point",
-    "metrics",
-    "calibration",
-    "risk_levels",
-    "slices",
-    "limitations",
-)
-
-
-def public_part(card: dict[str, Any]) -> dict[str, Any]:
-    """The card less internal identifiers (dataset ids, code version, gate policy)."""
-    public = {section: card[section] for section in PUBLIC_SECTIONS if section in card}
-    model = dict(public.get("model", {}))
-    model.pop("code_version", None)
-    public["model"] = model
-    training = card.get("training_data", {})
-    public["training_data"] = {key: training[key] for key in ("images", "class_counts", "sources") if key in training}
-    metrics = public.get("metrics", {})
-    public["metrics"] = {
-        "in_distribution": metrics.get("in_distribution"),
-        "external": [_without_ids(item) for item in metrics.get("external", [])],
-    }
-    return public
-
-
-def _without_ids(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in item.items() if key not in ("dataset_id", "evaluation_id")}
 
 
 class PublicCards:
@@ -76,11 +45,13 @@ class PublicCards:
         try:
             async with asyncio.timeout(self._timeout):
                 data = await self._store.get(model_card_key(model.name, model.version))
-            card = public_part(_parse(data))
+            card = ModelCard.model_validate_json(data).public()
         except ObjectMissing as error:
             raise NotFound(
                 f"version {model.version} of {model.name} has no model card", code="no_model_card"
             ) from error
+        except ValidationError as error:
+            raise NotFound(f"the model card of version {model.version} is unreadable", code="no_model_card") from error
         except (AppError, ClientError, TimeoutError) as error:
             if cached is not None:  # an older read beats none while S3 is away
                 logger.warning("could not re-read the model card (%s); answering the cached one", error)
@@ -88,15 +59,3 @@ class PublicCards:
             raise
         self._cached[key] = (time.monotonic(), card)
         return card
-
-
-def _parse(data: bytes) -> dict[str, Any]:
-    import json
-
-    try:
-        card = json.loads(data)
-    except (ValueError, ValidationError) as error:
-        raise NotFound("the model card is unreadable", code="no_model_card") from error
-    if not isinstance(card, dict):
-        raise NotFound("the model card is unreadable", code="no_model_card")
-    return card

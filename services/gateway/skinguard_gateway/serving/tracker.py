@@ -13,12 +13,13 @@ import asyncio
 import logging
 import time
 
-from skinguard_common.errors import AppError
+from skinguard_contracts.errors import AppError
+from skinguard_contracts.model_files import ModelMetadata
 
 from ..errors import ModelUnavailable, ServingFailed
 from ..metrics import GatewayMetrics
-from .cards import ModelCard, ModelCards
 from .client import ModelClient, ModelRef, ServedModel
+from .version_metadata import VersionMetadataCache
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +33,14 @@ class ModelTracker:
         self,
         client: ModelClient,
         ref: ModelRef,
-        cards: ModelCards,
+        metadata: VersionMetadataCache,
         metrics: GatewayMetrics,
         *,
         retry_after_failure_seconds: float = 1.0,
     ) -> None:
         self._client = client
         self._ref = ref
-        self._cards = cards
+        self._metadata = metadata
         self._metrics = metrics
         self._retry_after = retry_after_failure_seconds
         self._current: ServedModel | None = None
@@ -57,8 +58,8 @@ class ModelTracker:
         """A version is served and the last look at the model server succeeded."""
         return self._current is not None and self._failure is None
 
-    def card(self, name: str, version: int) -> ModelCard:
-        return self._cards.get(name, version)
+    def metadata(self, name: str, version: int) -> ModelMetadata:
+        return self._metadata.get(name, version)
 
     async def get(self) -> ServedModel:
         """The served version; asks the server when none is known, at most once a second while that fails."""
@@ -82,7 +83,7 @@ class ModelTracker:
             except AppError as error:
                 self._record_failure(error)
                 raise
-            await self._cards.load(model)
+            await self._metadata.load(model)
             self._switch_to(model)
             return model
 

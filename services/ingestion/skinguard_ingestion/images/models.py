@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, DateTime, Float, Integer, String, Text, 
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from skinguard_common.db import Base
+from skinguard_database import Base
 
 OBJECT_PREFIX = "images/"
 

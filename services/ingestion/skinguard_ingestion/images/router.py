@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from skinguard_common.app import error_responses
-from skinguard_common.auth import Principal, Role, require_roles
-from skinguard_common.db import SessionDep
-from skinguard_common.errors import AppError, Forbidden
-from skinguard_common.storage import ObjectMissing, ObjectStore
+from skinguard_chassis.app import error_responses
+from skinguard_chassis.auth import Principal, Role, require_roles
+from skinguard_chassis.sessions import SessionDep
+from skinguard_contracts.errors import AppError, Forbidden
+from skinguard_runtime.storage import ObjectMissing, ObjectStore
 
 from ..settings import IngestionSettings
 from . import service

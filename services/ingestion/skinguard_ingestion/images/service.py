@@ -22,10 +22,11 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skinguard_common.auth import Principal, Role
-from skinguard_common.errors import NotFound
-from skinguard_common.imaging import ImageLimits, PreparedImage, prepare_image
-from skinguard_common.storage import ObjectStore
+from skinguard_chassis.auth import Principal, Role
+from skinguard_chassis.sessions import on_rollback
+from skinguard_contracts.errors import NotFound
+from skinguard_imaging import ImageLimits, PreparedImage, prepare_image
+from skinguard_runtime.storage import ObjectStore
 
 from .models import TrainingImage, object_key
 
@@ -120,15 +121,10 @@ async def upload_image(
         patient_pseudonym=pseudonymise(fields.patient_id, pseudonym_key) if fields.patient_id else None,
         source=fields.source,
     )
+    if created:  # no row, no object: the request's unit of work removes it if the row is not committed
+        on_rollback(session, lambda: _remove_orphan(store, key))
     session.add(image)
-    try:
-        # Committed here, not by the request scope: the object's fate depends on the outcome.
-        await session.commit()
-    except BaseException:
-        await session.rollback()
-        if created:
-            await _remove_orphan(store, key)
-        raise
+    await session.flush()
     return image, False
 
 
@@ -191,4 +187,3 @@ async def erase_image(session: AsyncSession, store: ObjectStore, principal: Prin
     await session.delete(image)
     await session.flush()
     await store.delete(image.object_key)
-    await session.commit()

@@ -1,88 +1,22 @@
-"""training_jobs and the model registry (model_versions)
+"""training_jobs and the model registry (model_versions): moved to skinguard_registry
 
 Revision ID: annotation_0002
 Revises: annotation_0001
 Create Date: 2026-11-25
 """
 
-import sqlalchemy as sa
-from alembic import op
-from sqlalchemy.dialects import postgresql
-
 revision = "annotation_0002"
 down_revision = "annotation_0001"
 branch_labels = None
 depends_on = None
 
-JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
-MODEL_STATUSES = ("candidate", "promoted", "rejected", "archived")
-
 
 def upgrade() -> None:
-    op.create_table(
-        "training_jobs",
-        sa.Column("id", sa.Uuid(), primary_key=True),
-        sa.Column(
-            "dataset_id",
-            sa.Uuid(),
-            sa.ForeignKey("training_datasets.id", name="fk_training_jobs_dataset_id_training_datasets"),
-            nullable=False,
-        ),
-        sa.Column("model_name", sa.String(64), nullable=False),
-        sa.Column("config", postgresql.JSONB(), nullable=False),
-        sa.Column("state", postgresql.ENUM(*JOB_STATES, name="job_state"), nullable=False),
-        sa.Column("progress", postgresql.JSONB(), nullable=False),
-        sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("cancel_requested", sa.Boolean(), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("worker", sa.String(200), nullable=True),
-        sa.Column("model_version", sa.Integer(), nullable=True),
-        sa.Column("created_by", sa.Uuid(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_training_jobs"),
-    )
-    op.create_index("ix_training_jobs_dataset_id", "training_jobs", ["dataset_id"])
-    op.create_table(
-        "model_versions",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("model_name", sa.String(64), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("status", postgresql.ENUM(*MODEL_STATUSES, name="model_status"), nullable=False),
-        sa.Column(
-            "job_id",
-            sa.Uuid(),
-            sa.ForeignKey("training_jobs.id", name="fk_model_versions_job_id_training_jobs"),
-            nullable=True,
-        ),
-        sa.Column(
-            "dataset_id",
-            sa.Uuid(),
-            sa.ForeignKey("training_datasets.id", name="fk_model_versions_dataset_id_training_datasets"),
-            nullable=False,
-        ),
-        sa.Column("artifact_url", sa.Text(), nullable=False),
-        sa.Column("metrics", postgresql.JSONB(), nullable=False),
-        sa.Column("gate", postgresql.JSONB(), nullable=False),
-        sa.Column("test_auc", sa.Float(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
-        sa.Column("promoted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_model_versions"),
-        sa.UniqueConstraint("model_name", "version", name="uq_model_versions_model_name"),
-        sa.CheckConstraint("version > 0", name="ck_model_versions_positive_version"),
-    )
-    op.create_index("ix_model_versions_model_name", "model_versions", ["model_name"])
-    # At most one promoted version per model, checked at commit (a promotion swaps two rows).
-    op.execute(
-        "ALTER TABLE model_versions ADD CONSTRAINT ex_model_versions_one_promoted "
-        "EXCLUDE USING btree (model_name WITH =) WHERE (status = 'promoted') DEFERRABLE INITIALLY DEFERRED"
-    )
+    # The registry's tables now belong to skinguard_registry's own history (registry_0001, which
+    # adopts them where this revision already created them). Kept so existing databases keep
+    # their history; a new database gets the tables from the registry.
+    pass
 
 
 def downgrade() -> None:
-    op.drop_table("model_versions")
-    op.drop_table("training_jobs")
-    op.execute("DROP TYPE model_status")
-    op.execute("DROP TYPE job_state")
+    pass

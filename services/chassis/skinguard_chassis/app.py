@@ -1,0 +1,99 @@
+"""The one shape of every SkinGuard HTTP service: errors, request ids, metrics and health."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from skinguard_contracts.errors import AppError
+
+from .health import Check, health_router
+from .http import BodySizeLimitMiddleware, RequestIdMiddleware
+from .http_metrics import HttpMetrics, MetricsMiddleware, metrics_router
+
+logger = logging.getLogger("skinguard.http")
+
+ERROR_SCHEMA = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+                "required": ["error", "detail"],
+            }
+        }
+    }
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the error statuses an endpoint can answer."""
+    return {status: {"description": "Error", **ERROR_SCHEMA} for status in statuses}
+
+
+def _error(status: int, code: str, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=dict(headers or {}))
+
+
+def _describe_validation(error: RequestValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item.get("loc", ()) if p not in ("body", "query", "path"))
+        parts.append(f"{where}: {item.get('msg')}" if where else str(item.get("msg")))
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, error: AppError) -> JSONResponse:
+        return _error(error.status_code, error.code, error.message, error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid", _describe_validation(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return _error(error.status_code, code, str(error.detail), error.headers)
+
+    async def database_unavailable(_: Request, error: Exception) -> JSONResponse:
+        logger.error("database unavailable: %s", error)
+        return _error(503, "database_unavailable", "the database is unavailable; retry shortly", {"Retry-After": "5"})
+
+    for error_type in (OperationalError, InterfaceError, ConnectionError):
+        app.add_exception_handler(error_type, database_unavailable)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unhandled error", extra={"path": request.url.path})
+        return _error(500, "internal_error", "internal server error; see the service logs")
+
+
+def create_service_app(
+    *,
+    name: str,
+    version: str,
+    description: str,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    readiness_checks: Callable[[FastAPI], Mapping[str, Check]],
+    max_body_bytes: int,
+) -> FastAPI:
+    app = FastAPI(title=f"SkinGuard {name}", version=version, description=description, lifespan=lifespan)
+    app.state.registry = CollectorRegistry()
+    install_error_handlers(app)
+    app.include_router(health_router(lambda: readiness_checks(app)))
+    app.include_router(metrics_router(app.state.registry))
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(app.state.registry, name))
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,3 @@
+from skinguard_database.migrate import run_env
+
+run_env(version_table="alembic_version_common")

@@ -1,3 +1,0 @@
-from skinguard_common.migrate import run_env
-
-run_env(version_table="alembic_version_common")

@@ -1,0 +1,132 @@
+"""Upload intake: validate an uploaded photo and prepare what we store about it."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from skinguard_contracts.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
+
+from .formats import MEDIA_TYPES, ImageFormat, reading_untrusted_image, sniff_format
+from .phash import perceptual_hash
+from .quality import QualityMetrics, measure_quality
+from .sanitize import sanitize_image
+
+_MIB = 1024 * 1024
+_WHITE = (255, 255, 255, 255)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageLimits:
+    max_bytes: int = 10 * _MIB
+    min_width: int = 224
+    min_height: int = 224
+    max_pixels: int = 40_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedImage:
+    stored_bytes: bytes = field(repr=False)  # sanitized: no metadata, orientation applied
+    format: ImageFormat
+    media_type: str
+    width: int  # of the upright image
+    height: int
+    sha256: str  # hex digest of stored_bytes
+    phash: str
+    quality: QualityMetrics
+
+
+def prepare_image(data: bytes, limits: ImageLimits) -> PreparedImage:
+    """Validate an upload and return its sanitized bytes with hashes and quality metrics.
+
+    Raises, in this order of checks: ``empty_file`` (422), ``file_too_large`` (413),
+    ``unsupported_format`` (415), ``corrupt_image`` (422, unreadable header),
+    ``too_many_pixels`` (422, checked before any pixel is decoded), ``unsupported_format``
+    (422, animated PNG), ``corrupt_image`` (422, damaged or truncated pixel data) and
+    ``too_small`` (422, judged on the upright image).
+    """
+    if not data:
+        raise Invalid(
+            "The uploaded file is empty. Choose a JPEG or PNG photo and upload it again.",
+            code="empty_file",
+        )
+    if len(data) > limits.max_bytes:
+        raise PayloadTooLarge(
+            f"The file is {len(data) / _MIB:.1f} MiB; the limit is {limits.max_bytes / _MIB:.1f} "
+            "MiB. Export the photo at a lower resolution or with more JPEG compression.",
+            code="file_too_large",
+        )
+    image_format = sniff_format(data)
+    if image_format is None:
+        raise UnsupportedMediaType(
+            "Only JPEG and PNG images are accepted. Convert the photo (for example from HEIC) "
+            "to JPEG and upload it again.",
+            code="unsupported_format",
+        )
+    _check_decodes(data, image_format, limits)
+    stored = sanitize_image(data)
+    pixels = decode_rgb(stored)
+    height, width = pixels.shape[:2]
+    if width < limits.min_width or height < limits.min_height:
+        raise Invalid(
+            f"The image is {width}x{height} pixels; it must be at least "
+            f"{limits.min_width}x{limits.min_height}. Upload a closer or higher-resolution photo.",
+            code="too_small",
+        )
+    return PreparedImage(
+        stored_bytes=stored,
+        format=image_format,
+        media_type=MEDIA_TYPES[image_format],
+        width=width,
+        height=height,
+        sha256=hashlib.sha256(stored).hexdigest(),
+        phash=perceptual_hash(pixels),
+        quality=measure_quality(pixels, file_size=len(stored)),
+    )
+
+
+def decode_rgb(data: bytes) -> np.ndarray:
+    """Decode bytes stored by ``prepare_image`` to an RGB ``uint8`` array ``(height, width, 3)``.
+
+    The orientation is already applied to stored bytes, so none is read here. Transparent
+    pixels are composited onto white; 16-bit greyscale keeps its 8 most significant bits.
+    """
+    with Image.open(io.BytesIO(data), formats=["JPEG", "PNG"]) as image:
+        if image.mode.startswith("I"):  # 16-bit greyscale PNG ("I" or "I;16"); convert() clips
+            grey = (np.asarray(image).astype(np.uint32) >> 8).astype(np.uint8)
+            return np.repeat(grey[:, :, np.newaxis], 3, axis=2)
+        if image.has_transparency_data:
+            background = Image.new("RGBA", image.size, _WHITE)
+            return np.array(Image.alpha_composite(background, image.convert("RGBA")).convert("RGB"))
+        return np.array(image.convert("RGB"))
+
+
+def _check_decodes(data: bytes, image_format: ImageFormat, limits: ImageLimits) -> None:
+    """Read the header, enforce the pixel limit and animation ban, then decode every pixel."""
+    try:
+        with (
+            reading_untrusted_image(),
+            Image.open(io.BytesIO(data), formats=[image_format.upper()]) as image,
+        ):
+            width, height = image.size
+            if width * height > limits.max_pixels:
+                raise _too_many_pixels(limits)
+            # Extra JPEG frames (MPO: HDR gain maps, depth maps, stereo pairs) belong to one
+            # photo and are dropped by sanitize_image; an animated PNG is several pictures.
+            if image_format == "png" and getattr(image, "is_animated", False):
+                raise Invalid("animated images are not accepted", code="unsupported_format")
+            image.load()  # raises on truncated data while ImageFile.LOAD_TRUNCATED_IMAGES is False
+    # Pillow's own bomb guard (its warning becomes an exception under ``-W error``).
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise _too_many_pixels(limits) from error
+
+
+def _too_many_pixels(limits: ImageLimits) -> Invalid:
+    return Invalid(
+        f"The image has more than {limits.max_pixels / 1e6:g} megapixels. Downscale it and upload it again.",
+        code="too_many_pixels",
+    )

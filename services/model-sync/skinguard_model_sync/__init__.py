@@ -1,0 +1,1 @@
+"""model-sync: copies promoted model versions from S3 into the model repository, atomically."""

@@ -1,0 +1,1 @@
+"""The model registry: ``records`` (tables), ``gate`` (the quality gate), ``promotion``."""

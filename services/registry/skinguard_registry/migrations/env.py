@@ -1,0 +1,4 @@
+import skinguard_registry.records  # noqa: F401  (registers the tables)
+from skinguard_database.migrate import run_env
+
+run_env(version_table="alembic_version_registry")

@@ -1,0 +1,1 @@
+"""What every SkinGuard process runs on: ``settings`` (environment, validated), ``logging``, ``storage`` (S3)."""

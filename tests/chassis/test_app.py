@@ -1,0 +1,121 @@
+"""The shared service shape, without servers: error rendering, body limits, request ids, readiness."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import ValidationError
+
+from skinguard_chassis.app import create_service_app
+from skinguard_contracts.errors import Conflict, ServiceUnavailable
+from skinguard_runtime.settings import CommonSettings
+
+
+@asynccontextmanager
+async def no_resources(_: FastAPI):
+    yield
+
+
+def make_app(checks=None, max_body_bytes: int = 1000) -> FastAPI:
+    app = create_service_app(
+        name="demo",
+        version="0",
+        description="",
+        lifespan=no_resources,
+        readiness_checks=lambda _: checks or {},
+        max_body_bytes=max_body_bytes,
+    )
+
+    @app.post("/echo")
+    async def echo(payload: dict) -> dict:
+        return payload
+
+    @app.get("/conflict")
+    async def conflict() -> None:
+        raise Conflict("already there")
+
+    @app.get("/busy")
+    async def busy() -> None:
+        raise ServiceUnavailable("try later", retry_after=7)
+
+    @app.get("/bug")
+    async def bug() -> None:
+        raise RuntimeError("secret internals")
+
+    return app
+
+
+def client(app: FastAPI) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+async def test_app_errors_render_as_code_and_detail():
+    async with client(make_app()) as http:
+        conflict = await http.get("/conflict")
+        busy = await http.get("/busy")
+        missing = await http.get("/nowhere")
+        invalid = await http.post("/echo", content=b"[not json")
+        bug = await http.get("/bug")
+    assert (conflict.status_code, conflict.json()) == (409, {"error": "conflict", "detail": "already there"})
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "7"
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert invalid.status_code == 422 and invalid.json()["error"] == "invalid"
+    assert bug.status_code == 500 and bug.json()["error"] == "internal_error"
+    assert "secret internals" not in bug.text
+
+
+async def test_declared_body_over_the_limit_is_refused_up_front():
+    async with client(make_app(max_body_bytes=100)) as http:
+        response = await http.post("/echo", json={"x": "y" * 200})
+    assert response.status_code == 413 and response.json()["error"] == "payload_too_large"
+
+
+async def test_streamed_body_over_the_limit_is_cut_off():
+    async def chunks():
+        for _ in range(10):
+            yield b"x" * 50
+
+    async with client(make_app(max_body_bytes=100)) as http:
+        response = await http.post("/echo", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+async def test_body_under_the_limit_passes():
+    async with client(make_app(max_body_bytes=100)) as http:
+        response = await http.post("/echo", json={"x": "y"})
+    assert response.status_code == 200 and response.json() == {"x": "y"}
+
+
+async def test_request_id_is_kept_when_sane_and_made_otherwise():
+    async with client(make_app()) as http:
+        kept = await http.get("/healthz", headers={"x-request-id": "abc-123"})
+        replaced = await http.get("/healthz", headers={"x-request-id": "bad id\nwith newline"})
+    assert kept.headers["x-request-id"] == "abc-123"
+    assert len(replaced.headers["x-request-id"]) == 32
+
+
+async def test_readiness_reports_each_failing_dependency():
+    async def ok() -> None:
+        return None
+
+    async def down() -> None:
+        raise ConnectionRefusedError("nobody home")
+
+    async with client(make_app({"database": ok, "object_store": down})) as http:
+        response = await http.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == "ok"
+    assert "nobody home" in response.json()["checks"]["object_store"]
+
+
+def test_prod_refuses_placeholder_secrets(monkeypatch):
+    monkeypatch.setenv("SKINGUARD_ENV", "prod")
+    with pytest.raises(ValidationError, match="SKINGUARD_S3_SECRET_KEY"):
+        CommonSettings()
+    monkeypatch.setenv("SKINGUARD_S3_SECRET_KEY", "a-real-secret-of-some-length")
+    monkeypatch.setenv("SKINGUARD_PSEUDONYM_KEY", "another-real-secret-value")
+    assert CommonSettings().env == "prod"
