@@ -22,7 +22,7 @@ from PIL import Image
 def create_app(model_path: str) -> FastAPI:
     import keras
 
-    import skinguard_training.models  # noqa: F401  (registers the model's custom layers)
+    import skinguard_training.networks  # noqa: F401  (registers the model's custom layers)
 
     model = keras.saving.load_model(model_path, compile=False)
     size = model.input_shape[1]

@@ -35,8 +35,8 @@ BIN = Path(sys.executable).parent
 def build_model(root: Path) -> Path:
     """Export one model for both: a SavedModel version for serving, a .keras file for the baseline."""
     from skinguard_contracts.training_config import TrainingConfig
-    from skinguard_training.export import export_model
-    from skinguard_training.models import make_model
+    from skinguard_training.model_export import export_model
+    from skinguard_training.networks import make_model
 
     model = make_model(TrainingConfig(model_type="EfficientNetLite0", weights="imagenet", input_size=224))
     export_model(model, root / "models" / "skinguard" / "1", model_name="skinguard")

@@ -34,9 +34,9 @@ from skinguard_contracts.training_config import CLASS_NAMES, TrainingConfig
 from skinguard_datasets.layouts import read_file_uri
 from skinguard_training.augment import AugmentationPolicy
 from skinguard_training.data import PixelCache, SplitData, load_splits, make_dataset
+from skinguard_training.keras_metrics import training_metrics
 from skinguard_training.losses import make_loss
-from skinguard_training.metrics import training_metrics
-from skinguard_training.models import make_model
+from skinguard_training.networks import make_model
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "kaggle-mvb" / "train"
 SIZE = 224

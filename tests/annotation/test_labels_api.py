@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select, text
 
-from skinguard_annotation.models import Annotation
+from skinguard_annotation.tables import Annotation
 
 
 async def test_annotate_records_the_authenticated_annotator(client, callers, ingest):

@@ -1,10 +1,12 @@
 """The service images, checked without a Docker engine.
 
-- Each Dockerfile is multi-stage, starts from a base pinned by digest, runs as a non-root user
-  and starts an entry point its package declares.
-- Each image's Python dependency set is what its Dockerfile exports from uv.lock; the set
-  resolves, and the image's code imports with that set alone (import_check.py). The gateway,
-  ingestion, annotation and model-sync sets hold no TensorFlow.
+- One Dockerfile (deploy/docker/Dockerfile) builds every image; docker-bake.json gives each
+  image its build args: the workspace package and the script it runs. The Dockerfile is
+  multi-stage, starts from a base pinned by digest and runs as a non-root user; each image's
+  script is one its package declares, and compose builds the same args.
+- Each image's Python dependency set is what the Dockerfile exports from uv.lock for its
+  package; the set resolves, and the image's code imports with that set alone
+  (import_check.py). The gateway, ingestion, annotation and model-sync sets hold no TensorFlow.
 """
 
 from __future__ import annotations
@@ -27,9 +29,13 @@ from .tools import REPO, run, uv_binary
 DEEP_LEARNING = re.compile(r"^(tensorflow.*|tf-keras|keras|tensorboard.*|jax|jaxlib|torch.*)$")
 
 
+DOCKERFILE = "deploy/docker/Dockerfile"
+BAKE_FILE = REPO / "docker-bake.json"
+HTTP_SERVICES = {"ingestion", "annotation", "gateway"}
+
+
 @dataclass(frozen=True)
 class Image:
-    dockerfile: str
     package: str  # the workspace member whose locked closure the image installs
     modules: tuple[str, ...] = ()  # imported as they are
     walk: tuple[str, ...] = ()  # every module below these is imported
@@ -37,20 +43,23 @@ class Image:
 
 
 IMAGES = {
-    "ingestion": Image("services/ingestion/Dockerfile", "skinguard-ingestion", walk=("skinguard_ingestion",)),
-    "annotation": Image("services/annotation/Dockerfile", "skinguard-annotation", walk=("skinguard_annotation",)),
-    "gateway": Image("services/gateway/Dockerfile", "skinguard-gateway", walk=("skinguard_gateway",)),
-    # Same package as the model server; its Dockerfile prunes TensorFlow, which sync never imports.
-    "model-sync": Image(
-        "services/serving/model-sync.Dockerfile", "skinguard-serving", modules=("skinguard_serving.sync_cli",)
-    ),
-    "training": Image(
-        "services/training/Dockerfile", "skinguard-training", walk=("skinguard_training",), tensorflow=True
-    ),
-    "model-server": Image(
-        "services/serving/Dockerfile", "skinguard-serving", walk=("skinguard_serving",), tensorflow=True
-    ),
+    "ingestion": Image("skinguard-ingestion", walk=("skinguard_ingestion",)),
+    "annotation": Image("skinguard-annotation", walk=("skinguard_annotation",)),
+    "gateway": Image("skinguard-gateway", walk=("skinguard_gateway",)),
+    "model-sync": Image("skinguard-model-sync", walk=("skinguard_model_sync",)),
+    "training": Image("skinguard-training", walk=("skinguard_training",), tensorflow=True),
+    "model-server": Image("skinguard-serving", walk=("skinguard_serving",), tensorflow=True),
 }
+
+
+def bake_args(name: str) -> dict[str, str]:
+    targets = json.loads(BAKE_FILE.read_text())["target"]
+    assert name in targets, f"docker-bake.json has no target {name}"
+    target = targets[name]
+    for parent in target.get("inherits", []):
+        target = {**targets[parent], **target}
+    assert target["dockerfile"] == DOCKERFILE and target["context"] == "."
+    return target["args"]
 
 
 @dataclass
@@ -78,21 +87,20 @@ def parse_dockerfile(path: Path) -> Dockerfile:
     return parsed
 
 
-def dockerfile_of(name: str) -> Dockerfile:
-    path = REPO / IMAGES[name].dockerfile
-    if not path.is_file():
-        pytest.fail(f"{IMAGES[name].dockerfile} is missing")
-    return parse_dockerfile(path)
+def dockerfile() -> Dockerfile:
+    return parse_dockerfile(REPO / DOCKERFILE)
 
 
-def export_options(dockerfile: Dockerfile) -> list[str]:
-    """The ``uv export`` options of the Dockerfile's requirements export (with hashes)."""
-    for _, _, instructions in dockerfile.stages:
+def export_options(name: str) -> list[str]:
+    """The ``uv export`` options of the Dockerfile's requirements export (with hashes), with the
+    image's build args put in."""
+    args = bake_args(name)
+    for _, _, instructions in dockerfile().stages:
         for _, rest in instructions:
             for command in rest.split("&&"):
                 words = shlex.split(command.split("|")[0])
                 if words[:2] == ["uv", "export"] and "--no-emit-workspace" in words:
-                    return words[2:]
+                    return [re.sub(r"\$\{?(\w+)\}?", lambda m: args[m.group(1)], word) for word in words[2:]]
     raise AssertionError("no `uv export ... --no-emit-workspace` in the Dockerfile")
 
 
@@ -108,34 +116,53 @@ def project_scripts(package: str) -> dict[str, str]:
     pytest.fail(f"{package} is not a workspace member (no services/*/pyproject.toml names it)")
 
 
-@pytest.mark.parametrize("name", IMAGES)
-def test_dockerfile_is_multi_stage_pinned_and_non_root(name: str) -> None:
-    dockerfile = dockerfile_of(name)
-    aliases = {alias for _, alias, _ in dockerfile.stages if alias}
-    assert len(dockerfile.stages) >= 2, "multi-stage: build tools stay out of the runtime image"
-    for base, _, _ in dockerfile.stages:
+def test_the_dockerfile_is_multi_stage_pinned_and_non_root() -> None:
+    parsed = dockerfile()
+    aliases = {alias for _, alias, _ in parsed.stages if alias}
+    assert len(parsed.stages) >= 2, "multi-stage: build tools stay out of the runtime image"
+    for base, _, _ in parsed.stages:
         if base not in aliases:
             assert re.fullmatch(r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}", base), f"base {base} not pinned by digest"
-    runtime_base, _, runtime = dockerfile.stages[-1]
+    runtime_base, _, runtime = parsed.stages[-1]
     assert runtime_base not in aliases, "the runtime stage starts from the bare base, not from a build stage"
     users = [rest for instruction, rest in runtime if instruction == "USER"]
     assert users and users[-1].split(":")[0] not in ("0", "root"), "the runtime stage must switch to a non-root user"
     assert re.fullmatch(r"\d+(:\d+)?", users[-1]), "a numeric USER lets Kubernetes verify runAsNonRoot"
 
 
+def test_the_entry_point_runs_the_images_script() -> None:
+    runtime = dockerfile().stages[-1][2]
+    entrypoints = [json.loads(rest) for instruction, rest in runtime if instruction == "ENTRYPOINT"]
+    assert entrypoints == [["skinguard-entrypoint"]]
+    script = (REPO / "deploy" / "docker" / "entrypoint.sh").read_text()
+    assert 'exec "$SKINGUARD_SCRIPT" "$@"' in script
+    assert any("SKINGUARD_SCRIPT=${SCRIPT}" in rest for instruction, rest in runtime if instruction == "ENV")
+
+
 @pytest.mark.parametrize("name", IMAGES)
-def test_entry_point_is_a_script_of_the_package(name: str) -> None:
-    dockerfile = dockerfile_of(name)
-    entrypoints = [json.loads(rest) for instruction, rest in dockerfile.stages[-1][2] if instruction == "ENTRYPOINT"]
-    assert entrypoints, "no ENTRYPOINT"
-    package = option(export_options(dockerfile), "--package")
-    assert package == IMAGES[name].package
-    assert entrypoints[-1][0] in project_scripts(package)
+def test_each_image_runs_a_script_of_its_package(name: str) -> None:
+    args = bake_args(name)
+    assert option(export_options(name), "--package") == args["PACKAGE"] == IMAGES[name].package
+    assert args["SCRIPT"] in project_scripts(args["PACKAGE"])
+    # HTTP services serve by default (`migrate` is the other command); the rest run their one loop.
+    assert args["DEFAULT_ARGS"] == ("serve" if name in HTTP_SERVICES else "")
+
+
+def test_compose_builds_the_bake_files_images() -> None:
+    import yaml
+
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    built = {name: service["build"] for name, service in services.items() if "build" in service}
+    packages = {bake_args(name)["PACKAGE"]: bake_args(name) for name in IMAGES}
+    assert built, "compose builds the SkinGuard images"
+    for name, build in built.items():
+        assert build["dockerfile"] == DOCKERFILE, name
+        assert build["args"] == packages[build["args"]["PACKAGE"]], f"{name} builds other args than docker-bake.json"
 
 
 def export(name: str) -> tuple[set[str], list[str]]:
     """The image's third-party distributions and workspace members, as its Dockerfile exports them."""
-    words = export_options(dockerfile_of(name))
+    words = export_options(name)
     if "-o" in words:  # the Dockerfile writes a file; here the output is read
         del words[words.index("-o") : words.index("-o") + 2]
     words.remove("--no-emit-workspace")  # the members are wanted too, to know what to import
@@ -150,7 +177,7 @@ def export(name: str) -> tuple[set[str], list[str]]:
 @pytest.mark.parametrize("name", IMAGES)
 def test_dependency_set_resolves_from_the_lock(name: str) -> None:
     distributions, members = export(name)
-    assert distributions and "./services/common" in members
+    assert distributions and "./services/contracts" in members
     deep_learning = sorted(d for d in distributions if DEEP_LEARNING.match(d))
     if IMAGES[name].tensorflow:
         assert "tensorflow-cpu" in distributions

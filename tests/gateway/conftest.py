@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from skinguard_gateway.app import create_app
 from skinguard_gateway.serving.client import ModelClient
-from skinguard_gateway.serving.memory import InMemoryModelClient
 from skinguard_gateway.settings import GatewaySettings
 from support.apps import running, settings_from
+from support.model_server_double import InMemoryModelClient
 
 MODEL_INPUT_SIZE = 32
 

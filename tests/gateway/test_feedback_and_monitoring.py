@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
-from skinguard_gateway.predictions.models import PredictionLog
+from skinguard_gateway.predictions.tables import PredictionLog
 
 from .test_predict_api import predict
 

@@ -41,7 +41,7 @@ def tensor_info(dtype: int, shape: list[int]) -> meta_graph_pb2.TensorInfo:
 
 
 def exported_signature(size: int, input_dtype: int = types_pb2.DT_UINT8) -> meta_graph_pb2.SignatureDef:
-    """What skinguard_training.export writes: uint8 image [-1, s, s, 3] -> float probabilities [-1, 2]."""
+    """What skinguard_training.model_export writes: uint8 image [-1, s, s, 3] -> float probabilities [-1, 2]."""
     signature = meta_graph_pb2.SignatureDef(method_name="tensorflow/serving/predict")
     signature.inputs["image"].CopyFrom(tensor_info(input_dtype, [-1, size, size, 3]))
     signature.outputs["probabilities"].CopyFrom(tensor_info(types_pb2.DT_FLOAT, [-1, 2]))

@@ -25,6 +25,10 @@ CARD = {
         "in_distribution": {"roc_auc": 0.93, "roc_auc_ci95": [0.91, 0.95]},
         "external": [{"dataset_id": "d-9", "evaluation_id": "e-1", "dataset_name": "clinic-x", "roc_auc": 0.81}],
     },
+    "recipe": {"epochs": 10},
+    "calibration": {"method": "temperature", "temperature": 1.3},
+    "risk_levels": {"thresholds": {}, "test": {}},
+    "slices": {},
     "limitations": ["Skin type is not recorded."],
     "gate": {"policy": {"min_auc": 0.75}},
 }
@@ -54,6 +58,13 @@ async def test_the_public_card_of_the_served_version(gateway_settings, model_ser
         "sources": {"ham10000": {"benign": 8, "malignant": 6}},
     }
     assert "code_version" not in card["model"] and "gate" not in card  # internal details stay internal
+
+
+async def test_an_unreadable_card_is_404_not_500(gateway_settings, model_server, card_store, clean_gateway):
+    await card_store.put(model_card_key("skinguard", 1), b'{"model": "not a card"}', "application/json")
+    async with serving_gateway(gateway_settings, model_server) as (_, client):
+        response = await client.get("/model")
+    assert response.status_code == 404 and response.json()["error"] == "no_model_card"
 
 
 async def test_no_card_is_404_and_no_model_503(gateway_settings, model_server, card_store, clean_gateway):

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from skinguard_gateway.predictions.models import PredictionLog
-from skinguard_gateway.serving.memory import InMemoryModelClient
+from skinguard_gateway.predictions.tables import PredictionLog
 from support import images
+from support.model_server_double import InMemoryModelClient
 
 from .conftest import serving_gateway
 

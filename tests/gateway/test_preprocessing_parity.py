@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from skinguard_gateway.serving.memory import InMemoryModelClient
 from skinguard_imaging import to_model_input
 from support import images
+from support.model_server_double import InMemoryModelClient
 
 from .conftest import serving_gateway
 from .test_predict_api import predict

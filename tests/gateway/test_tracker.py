@@ -12,10 +12,10 @@ from skinguard_contracts.keys import model_metadata_key
 from skinguard_gateway.errors import ModelUnavailable, ServingUnavailable
 from skinguard_gateway.metrics import GatewayMetrics
 from skinguard_gateway.serving.client import ModelRef
-from skinguard_gateway.serving.memory import InMemoryModelClient
 from skinguard_gateway.serving.tracker import ModelTracker
 from skinguard_gateway.serving.version_metadata import DEFAULT_METADATA, VersionMetadataCache
 from skinguard_runtime.storage import ObjectMissing, StorageUnavailable
+from support.model_server_double import InMemoryModelClient
 
 CALIBRATED = {"benign_low": 0.95, "benign_low_medium": 0.8, "malignant_high": 0.6, "malignant_medium_high": 0.4}
 

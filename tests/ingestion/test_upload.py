@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from skinguard_ingestion.images.models import TrainingImage
+from skinguard_ingestion.images.tables import TrainingImage
 from support import images
 from support.system import bucket_keys
 

@@ -19,8 +19,8 @@ def calibrated_server(start_server, tmp_path_factory):
 
     from skinguard_contracts.training_config import TrainingConfig
     from skinguard_training.calibration import Calibrator
-    from skinguard_training.export import export_model
-    from skinguard_training.models import make_model
+    from skinguard_training.model_export import export_model
+    from skinguard_training.networks import make_model
 
     keras.utils.set_random_seed(5)
     model = make_model(TrainingConfig(model_type="CNN", input_size=32))
@@ -58,7 +58,7 @@ def test_served_probabilities_are_the_calibrated_average_over_flips(calibrated_s
 
 
 def test_the_temperature_version_folds_its_temperature_into_the_graph(calibrated_server) -> None:
-    from skinguard_training.export import load_served
+    from skinguard_training.model_export import load_served
 
     server, model, calibrators = calibrated_server
     pixels = images(4)

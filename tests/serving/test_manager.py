@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from skinguard_protos.tensorflow_serving.apis import model_pb2
 from skinguard_model_repository.models_config import ModelConfig, VersionPolicy
+from skinguard_protos.tensorflow_serving.apis import model_pb2
 from skinguard_serving.errors import InvalidArgument, NotFound
 from skinguard_serving.manager import ModelManager, State
 from skinguard_serving.metrics import ServingMetrics

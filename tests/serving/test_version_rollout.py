@@ -5,10 +5,10 @@ from __future__ import annotations
 import grpc
 import numpy as np
 
+from skinguard_model_repository.models_config import set_version_labels
 from skinguard_protos.tensorflow_serving.apis import get_model_status_pb2
 from skinguard_protos.tensors import to_ndarray
 from skinguard_protos.xla.tsl.protobuf import error_codes_pb2
-from skinguard_model_repository.models_config import set_version_labels
 
 from .helpers import BIASES, DEADLINE, MODEL, State, predict_request, rpc_error, wait_until
 from .savedmodels import WARMUP_RECORDS, expected_probabilities, install_version

@@ -107,3 +107,17 @@ def test_risk_thresholds_make_low_risk_a_measured_low_malignancy_rate() -> None:
     assert thresholds["benign_low"] > thresholds["benign_low_medium"]
     assert thresholds["malignant_high"] > thresholds["malignant_medium_high"]
     assert sum(band["count"] for band in bands.values()) == 100
+
+
+def test_saturated_scores_still_give_thresholds_inside_the_unit_interval() -> None:
+    labels = np.array([0, 0, 1, 1])
+    probabilities = np.array([0.0, 0.0, 1.0, 1.0])
+    point = operating_point(labels, probabilities, 0.95)
+    assert 0 < point.threshold < 1 and point.sensitivity == 1.0
+    thresholds = risk_thresholds(labels, probabilities, point.threshold)
+    assert all(0 < value < 1 for value in thresholds.values())
+    assert thresholds["benign_low"] > thresholds["benign_low_medium"]
+    assert thresholds["malignant_high"] > thresholds["malignant_medium_high"]
+    from skinguard_contracts.model_files import RiskThresholds
+
+    RiskThresholds(**thresholds)  # what the gateway will read

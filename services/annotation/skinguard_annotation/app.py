@@ -16,9 +16,9 @@ from skinguard_runtime.storage import S3ObjectStore
 from . import __version__
 from .datasets.router import router as datasets_router
 from .labels.router import router as labels_router
+from .model_registry.router import router as training_router
+from .model_registry.service import QueueClient
 from .settings import AnnotationSettings
-from .training.router import router as training_router
-from .training.service import QueueClient
 
 MAX_BODY_BYTES = 1024 * 1024
 

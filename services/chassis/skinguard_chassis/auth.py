@@ -95,9 +95,9 @@ async def authenticate(
     return Principal(key_id=key.id, user_id=key.user_id, role=key.role, name=key.name)
 
 
-def require_roles(*roles: Role):
-    """Dependency: the caller must hold one of ``roles``; admins always pass."""
-    allowed = {*roles, Role.admin}
+def require_roles(role: Role, *more: Role):
+    """Dependency: the caller must hold one of these roles; admins always pass."""
+    allowed = {role, *more, Role.admin}
 
     async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if principal.role not in allowed:
@@ -106,3 +106,7 @@ def require_roles(*roles: Role):
         return principal
 
     return check
+
+
+# The routes only admins may use (consensus, datasets, training, models, monitoring).
+AdminDep = Annotated[Principal, Depends(require_roles(Role.admin))]

@@ -19,7 +19,7 @@ class SyncSettings(RepositorySettings):
     sync_serving_address: str | None = None
     sync_available_timeout_seconds: float = Field(300.0, gt=0)
     # Touched after every sync cycle (liveness for make run and Kubernetes); unset: none.
-    heartbeat_file: Path | None = None
+    heartbeat_file: Path | None = Path("/tmp/skinguard-model-sync.alive")
 
     @property
     def models_to_sync(self) -> list[str]:

@@ -32,6 +32,7 @@ from skinguard_contracts.keys import (
 from skinguard_contracts.labels import SplitName
 from skinguard_contracts.manifest import DatasetManifest, ExportedImage
 from skinguard_contracts.model_files import ModelMetadata
+from skinguard_database import sync_engine
 from skinguard_registry.records import JobState, ModelEvaluation, ModelVersion
 from skinguard_runtime.storage import s3_client
 
@@ -39,9 +40,9 @@ from .data import Fetch, PixelCache, load_images
 from .dataset_source import job_dataset
 from .errors import DatasetError
 from .evaluate import malignant_probabilities, score, slice_attributes, write_report
-from .export import load_served
-from .jobs import now, sync_engine, upload_directory
+from .jobs import now, upload_directory
 from .model_card import summary, write_model_card
+from .model_export import load_served
 
 logger = logging.getLogger(__name__)
 _NOT_DOWNLOADED = ("tensorboard/", "plots/", "model.tflite")

@@ -12,7 +12,7 @@ from keras import ops
 
 from skinguard_contracts.training_config import CLASS_NAMES, TrainingConfig
 
-from .models import malignant_probability_of
+from .networks import malignant_probability_of
 from .targets import DIAGNOSIS_TARGET_IS_MALIGNANT, UNSPECIFIED_BENIGN, UNSPECIFIED_MALIGNANT
 
 _MALIGNANT = CLASS_NAMES.index("malignant")

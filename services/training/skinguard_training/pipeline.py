@@ -34,7 +34,9 @@ from .callbacks import CancelFn, CancellationCheck, ProgressFn, ProgressReporter
 from .data import Fetch, PixelCache, load_splits, make_dataset
 from .errors import DatasetError, TrainingCancelled
 from .evaluate import Predict, malignant_probabilities, score, slice_attributes, write_report
-from .export import (
+from .losses import target_weights
+from .model_card import training_data_summary, write_model_card
+from .model_export import (
     ExportResult,
     class_probabilities,
     export_model,
@@ -42,8 +44,6 @@ from .export import (
     malignant_probability,
     write_metadata,
 )
-from .losses import target_weights
-from .model_card import training_data_summary, write_model_card
 from .plots import plot_training_curves
 from .quality import OperatingPoint, operating_point, risk_band_rates, risk_thresholds, threshold_metrics
 from .targets import training_targets

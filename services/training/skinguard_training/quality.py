@@ -25,6 +25,7 @@ LOW_RISK_RATE = 0.02
 LOW_MEDIUM_RISK_RATE = 0.05
 MEDIUM_HIGH_RISK_RATE = 0.25
 HIGH_RISK_RATE = 0.5
+_EDGE = 1e-6  # thresholds stay this far inside (0, 1)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ def operating_point(labels: np.ndarray, probabilities: np.ndarray, target_sensit
     false_positive_rate, true_positive_rate, thresholds = roc_curve(labels, probabilities)
     # roc_curve's thresholds fall from +inf; the first to reach the target is the highest.
     index = int(np.flatnonzero(true_positive_rate >= target_sensitivity - 1e-12)[0])
-    threshold = float(min(thresholds[index], 1.0))
+    # Inside (0, 1), as the metadata contract wants: a saturated score of exactly 1 still passes.
+    threshold = float(min(max(thresholds[index], _EDGE), 1 - _EDGE))
     return OperatingPoint(
         threshold=threshold,
         sensitivity=float(true_positive_rate[index]),
@@ -170,14 +172,16 @@ def risk_thresholds(labels: np.ndarray, probabilities: np.ndarray, decision_thre
     low_medium = max(_widest_cut_below(labels, probabilities, LOW_MEDIUM_RISK_RATE, decision_threshold), low)
     medium_high = _lowest_cut_above(labels, probabilities, MEDIUM_HIGH_RISK_RATE, decision_threshold)
     high = max(_lowest_cut_above(labels, probabilities, HIGH_RISK_RATE, decision_threshold), medium_high)
-    # The gateway wants strict orders, and probabilities inside (0, 1).
-    low_medium = max(low_medium, low + 1e-6)
-    high = max(high, medium_high + 1e-6)
+    # The gateway wants probabilities inside (0, 1) in strict order.
+    low = min(max(low, _EDGE), 1 - 4 * _EDGE)
+    low_medium = min(max(low_medium, low + _EDGE), 1 - 3 * _EDGE)
+    medium_high = min(max(medium_high, _EDGE), 1 - 2 * _EDGE)
+    high = min(max(high, medium_high + _EDGE), 1 - _EDGE)
     return {
-        "benign_low": _open_unit(1 - low),
-        "benign_low_medium": _open_unit(1 - low_medium),
-        "malignant_high": _open_unit(high),
-        "malignant_medium_high": _open_unit(medium_high),
+        "benign_low": 1 - low,
+        "benign_low_medium": 1 - low_medium,
+        "malignant_high": high,
+        "malignant_medium_high": medium_high,
     }
 
 
@@ -231,10 +235,6 @@ def _lowest_cut_above(labels: np.ndarray, probabilities: np.ndarray, rate: float
     last = int(allowed[-1])
     following = scores[last + 1] if last + 1 < len(scores) else floor
     return float(max((scores[last] + following) / 2, floor))
-
-
-def _open_unit(value: float) -> float:
-    return float(min(max(value, 1e-6), 1 - 1e-6))
 
 
 def _checked(labels: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

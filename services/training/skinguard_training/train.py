@@ -13,9 +13,9 @@ import tensorflow as tf
 from skinguard_contracts.training_config import TrainingConfig
 
 from .callbacks import TensorBoardScalars
+from .keras_metrics import training_metrics
 from .losses import make_loss
-from .metrics import training_metrics
-from .models import make_model
+from .networks import make_model
 
 LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 _MIN_LEARNING_RATE = 1e-7

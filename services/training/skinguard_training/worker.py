@@ -20,12 +20,13 @@ from redis.exceptions import RedisError
 
 from skinguard_contracts.tasks import EVALUATE_TASK, TRAIN_TASK, TRAINING_QUEUE, cancel_key
 from skinguard_contracts.training_config import TrainingConfig
+from skinguard_database import sync_engine
 from skinguard_registry.records import JobState
 from skinguard_runtime.logging import configure_logging
 from skinguard_runtime.storage import s3_client
 
 from .dataset_source import frozen_dataset, job_dataset
-from .jobs import GateExternal, JobRecorder, fail_stale_jobs, publish, sync_engine
+from .jobs import GateExternal, JobRecorder, fail_stale_jobs, publish
 from .settings import WorkerSettings
 
 logger = logging.getLogger(__name__)

@@ -3,10 +3,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 
 from skinguard_chassis.app import error_responses
-from skinguard_chassis.auth import Principal, require_roles
+from skinguard_chassis.auth import AdminDep
 from skinguard_chassis.sessions import SessionDep
 from skinguard_contracts.manifest import DatasetManifest
 
@@ -14,8 +14,6 @@ from . import service
 from .schemas import DatasetIn, DatasetOut, DatasetPage
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
-
-Admin = Annotated[Principal, Depends(require_roles())]
 
 
 @router.post(
@@ -31,7 +29,7 @@ Admin = Annotated[Principal, Depends(require_roles())]
     ),
     responses=error_responses(401, 403, 422, 503),
 )
-async def create(body: DatasetIn, request: Request, session: SessionDep, principal: Admin) -> DatasetOut:
+async def create(body: DatasetIn, request: Request, session: SessionDep, principal: AdminDep) -> DatasetOut:
     settings = request.app.state.settings
     dataset = await service.create_dataset(
         session,
@@ -47,7 +45,7 @@ async def create(body: DatasetIn, request: Request, session: SessionDep, princip
 @router.get("", response_model=DatasetPage, summary="List dataset versions", responses=error_responses(401, 403))
 async def list_datasets(
     session: SessionDep,
-    _: Admin,
+    _: AdminDep,
     name: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -59,7 +57,7 @@ async def list_datasets(
 @router.get(
     "/{dataset_id}", response_model=DatasetOut, summary="One dataset version", responses=error_responses(401, 403, 404)
 )
-async def get_dataset(dataset_id: uuid.UUID, session: SessionDep, _: Admin) -> DatasetOut:
+async def get_dataset(dataset_id: uuid.UUID, session: SessionDep, _: AdminDep) -> DatasetOut:
     return DatasetOut.of(await service.get_dataset(session, dataset_id))
 
 
@@ -78,7 +76,7 @@ async def export(
     dataset_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    _: Admin,
+    _: AdminDep,
     urls: Literal["presigned", "s3"] = "presigned",
 ) -> DatasetManifest:
     settings = request.app.state.settings

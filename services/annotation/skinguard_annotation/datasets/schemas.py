@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from ..models import Dataset
+from ..tables import Dataset
 
 
 class Splits(BaseModel):

@@ -27,7 +27,7 @@ from skinguard_imaging import NEAR_DUPLICATE_MAX_DISTANCE, near_duplicate_pairs
 from skinguard_runtime.storage import ObjectStore
 
 from ..labels.consensus import consensus_query
-from ..models import Annotation, Dataset, DatasetImage, ImageView
+from ..tables import Annotation, Dataset, DatasetImage, ImageView
 from .schemas import DatasetIn
 
 _IDS_PER_QUERY = 5000  # bound parameters per query stay far below PostgreSQL's 32,767

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Float, Select, case, cast, func, select
 
-from ..models import Annotation
+from ..tables import Annotation
 
 
 def consensus_query(dispute_threshold: float) -> Select:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from skinguard_chassis.app import error_responses
-from skinguard_chassis.auth import Principal, Role, require_roles
+from skinguard_chassis.auth import AdminDep, Principal, Role, require_roles
 from skinguard_chassis.sessions import SessionDep
 
 from . import service
@@ -26,7 +26,6 @@ from .schemas import (
 router = APIRouter(tags=["labels"])
 
 Labeller = Annotated[Principal, Depends(require_roles(Role.annotator, Role.importer))]
-Admin = Annotated[Principal, Depends(require_roles())]
 
 
 def _threshold(request: Request) -> float:
@@ -82,7 +81,7 @@ async def image_annotations(
 async def consensus(
     request: Request,
     session: SessionDep,
-    _: Admin,
+    _: AdminDep,
     label: Literal["benign", "malignant"] | None = None,
     disputed: bool | None = None,
     min_annotators: Annotated[int, Query(ge=1)] = 1,
@@ -109,7 +108,7 @@ async def consensus(
     summary="Inter-annotator agreement: Cohen's kappa per pair, Fleiss' kappa overall",
     responses=error_responses(401, 403),
 )
-async def agreement(session: SessionDep, _: Admin) -> AgreementOut:
+async def agreement(session: SessionDep, _: AdminDep) -> AgreementOut:
     overall, pairs = await service.agreement(session)
     return AgreementOut(
         images=overall.images,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skinguard_chassis.auth import Principal
 from skinguard_contracts.errors import NotFound
 
-from ..models import Annotation, ImageView
+from ..tables import Annotation, ImageView
 from .agreement import OverallAgreement, PairAgreement, overall_agreement, pairwise_agreement
 from .consensus import consensus_query
 from .schemas import AnnotateIn

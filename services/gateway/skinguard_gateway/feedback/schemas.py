@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from .models import COMMENT_MAX_LENGTH
+from .tables import COMMENT_MAX_LENGTH
 
 Label = Literal["benign", "malignant"]
 

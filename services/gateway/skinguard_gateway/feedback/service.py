@@ -5,9 +5,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skinguard_contracts.errors import Conflict, NotFound
 
-from ..predictions.models import PredictionLog
-from .models import PredictionFeedback
+from ..predictions.tables import PredictionLog
 from .schemas import FeedbackIn, FeedbackOut
+from .tables import PredictionFeedback
 
 
 async def record_feedback(session: AsyncSession, feedback: FeedbackIn) -> FeedbackOut:

@@ -2,18 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from skinguard_chassis.app import error_responses
-from skinguard_chassis.auth import Principal, require_roles
+from skinguard_chassis.auth import AdminDep
 from skinguard_chassis.sessions import SessionDep
 
 from . import service
 from .schemas import PerformanceOut, StatsOut
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
-
-Admin = Annotated[Principal, Depends(require_roles())]  # no role but admin
 
 
 @router.get(
@@ -22,7 +20,9 @@ Admin = Annotated[Principal, Depends(require_roles())]  # no role but admin
     summary="Predictions over a time window, overall and by model version",
     responses=error_responses(401, 403, 422),
 )
-async def stats(session: SessionDep, _: Admin, window_hours: Annotated[int, Query(ge=1, le=24 * 366)] = 24) -> StatsOut:
+async def stats(
+    session: SessionDep, _: AdminDep, window_hours: Annotated[int, Query(ge=1, le=24 * 366)] = 24
+) -> StatsOut:
     return await service.prediction_stats(session, window_hours)
 
 
@@ -32,5 +32,5 @@ async def stats(session: SessionDep, _: Admin, window_hours: Annotated[int, Quer
     summary="Accuracy, precision, recall and confusion matrix from feedback, overall and by model version",
     responses=error_responses(401, 403),
 )
-async def performance(session: SessionDep, _: Admin) -> PerformanceOut:
+async def performance(session: SessionDep, _: AdminDep) -> PerformanceOut:
     return await service.prediction_performance(session)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..feedback.models import PredictionFeedback
-from ..predictions.models import PredictionLog
+from ..feedback.tables import PredictionFeedback
+from ..predictions.tables import PredictionLog
 from .maths import CONFIDENCE_BINS, BinCounts, performance, tally_by_version
 from .schemas import PerformanceOut, StatsOut, VersionPerformance, VersionStats
 

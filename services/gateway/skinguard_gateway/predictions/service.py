@@ -28,9 +28,9 @@ from ..metrics import GatewayMetrics
 from ..serving.client import ModelClient, ServedModel
 from ..serving.tracker import ModelTracker
 from ..usability import UsabilityThresholds, check_usability
-from .models import PredictionLog
 from .risk import assess
 from .schemas import ImageQuality, ModelInfo, PredictionOut, Probabilities
+from .tables import PredictionLog
 
 logger = logging.getLogger(__name__)
 

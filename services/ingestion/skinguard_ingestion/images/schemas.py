@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from .models import TrainingImage
+from .tables import TrainingImage
 
 
 class ImageQuality(BaseModel):

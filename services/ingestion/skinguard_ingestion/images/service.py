@@ -28,7 +28,7 @@ from skinguard_contracts.errors import NotFound
 from skinguard_imaging import ImageLimits, PreparedImage, prepare_image
 from skinguard_runtime.storage import ObjectStore
 
-from .models import TrainingImage, object_key
+from .tables import TrainingImage, object_key
 
 logger = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from skinguard_contracts.model_files import ModelMetadata
 from skinguard_contracts.training_config import CLASS_NAMES, TestTimeAugmentation, TrainingConfig
 
 from .calibration import Calibrator
-from .models import NORMALISATION, NORMALISATION_DESCRIPTIONS, SHADES_OF_GRAY_POWER, malignant_probability_of
+from .networks import NORMALISATION, NORMALISATION_DESCRIPTIONS, SHADES_OF_GRAY_POWER, malignant_probability_of
 from .quality import OperatingPoint
 from .warmup import predict_warmup_record, write_warmup_file
 

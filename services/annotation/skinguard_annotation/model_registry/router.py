@@ -3,10 +3,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 
 from skinguard_chassis.app import error_responses
-from skinguard_chassis.auth import Principal, require_roles
+from skinguard_chassis.auth import AdminDep
 from skinguard_chassis.sessions import SessionDep
 from skinguard_registry.records import JobState
 
@@ -24,8 +24,6 @@ from .schemas import (
 
 router = APIRouter(tags=["training"])
 
-Admin = Annotated[Principal, Depends(require_roles())]
-
 
 @router.post(
     "/api/datasets/{dataset_id}/training-jobs",
@@ -36,7 +34,7 @@ Admin = Annotated[Principal, Depends(require_roles())]
     responses=error_responses(401, 403, 404, 422, 503),
 )
 async def create_job(
-    dataset_id: uuid.UUID, body: TrainingJobIn, request: Request, session: SessionDep, principal: Admin
+    dataset_id: uuid.UUID, body: TrainingJobIn, request: Request, session: SessionDep, principal: AdminDep
 ) -> TrainingJobOut:
     job = await service.create_job(
         session,
@@ -58,7 +56,7 @@ async def create_job(
 )
 async def list_jobs(
     session: SessionDep,
-    _: Admin,
+    _: AdminDep,
     state: JobState | None = None,
     dataset_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -74,7 +72,7 @@ async def list_jobs(
     summary="A job's state, progress (epoch, batch, metrics) and error",
     responses=error_responses(401, 403, 404),
 )
-async def get_job(job_id: uuid.UUID, session: SessionDep, _: Admin) -> TrainingJobOut:
+async def get_job(job_id: uuid.UUID, session: SessionDep, _: AdminDep) -> TrainingJobOut:
     return TrainingJobOut.of(await service.get_job(session, job_id))
 
 
@@ -85,7 +83,7 @@ async def get_job(job_id: uuid.UUID, session: SessionDep, _: Admin) -> TrainingJ
     summary="Cancel a job: at once when queued, within one batch when running",
     responses=error_responses(401, 403, 404, 409),
 )
-async def cancel_job(job_id: uuid.UUID, request: Request, session: SessionDep, _: Admin) -> TrainingJobOut:
+async def cancel_job(job_id: uuid.UUID, request: Request, session: SessionDep, _: AdminDep) -> TrainingJobOut:
     return TrainingJobOut.of(await service.cancel_job(session, request.app.state.queue, job_id))
 
 
@@ -96,7 +94,7 @@ async def cancel_job(job_id: uuid.UUID, request: Request, session: SessionDep, _
     responses=error_responses(401, 403),
 )
 async def list_models(
-    session: SessionDep, _: Admin, name: Annotated[str | None, Query(max_length=64)] = None
+    session: SessionDep, _: AdminDep, name: Annotated[str | None, Query(max_length=64)] = None
 ) -> ModelVersionList:
     return ModelVersionList(items=[ModelVersionOut.of(v) for v in await service.list_versions(session, name)])
 
@@ -107,7 +105,7 @@ async def list_models(
     summary="Promote a version by hand (overrides the gate); the promoted one is archived",
     responses=error_responses(401, 403, 404, 409, 503),
 )
-async def promote(model_name: str, version: int, request: Request, session: SessionDep, _: Admin) -> ModelVersionOut:
+async def promote(model_name: str, version: int, request: Request, session: SessionDep, _: AdminDep) -> ModelVersionOut:
     return ModelVersionOut.of(await service.promote_version(session, request.app.state.store, model_name, version))
 
 
@@ -118,7 +116,9 @@ async def promote(model_name: str, version: int, request: Request, session: Sess
     description="Answers the versions of the model after the change.",
     responses=error_responses(401, 403, 404, 409, 503),
 )
-async def rollback(model_name: str, version: int, request: Request, session: SessionDep, _: Admin) -> ModelVersionList:
+async def rollback(
+    model_name: str, version: int, request: Request, session: SessionDep, _: AdminDep
+) -> ModelVersionList:
     await service.rollback_version(session, request.app.state.store, model_name, version)
     return ModelVersionList(items=[ModelVersionOut.of(v) for v in await service.list_versions(session, model_name)])
 
@@ -134,7 +134,7 @@ async def rollback(model_name: str, version: int, request: Request, session: Ses
     responses=error_responses(401, 403, 404, 422, 503),
 )
 async def create_evaluation(
-    model_name: str, version: int, body: EvaluationIn, request: Request, session: SessionDep, principal: Admin
+    model_name: str, version: int, body: EvaluationIn, request: Request, session: SessionDep, principal: AdminDep
 ) -> EvaluationOut:
     evaluation = await service.create_evaluation(
         session,
@@ -155,7 +155,7 @@ async def create_evaluation(
     summary="A version's evaluations, newest first",
     responses=error_responses(401, 403, 404),
 )
-async def list_evaluations(model_name: str, version: int, session: SessionDep, _: Admin) -> EvaluationList:
+async def list_evaluations(model_name: str, version: int, session: SessionDep, _: AdminDep) -> EvaluationList:
     evaluations = await service.list_evaluations(session, model_name, version)
     return EvaluationList(items=[EvaluationOut.of(evaluation) for evaluation in evaluations])
 
@@ -167,7 +167,7 @@ async def list_evaluations(model_name: str, version: int, session: SessionDep, _
     responses=error_responses(401, 403, 404),
 )
 async def get_evaluation(
-    model_name: str, version: int, evaluation_id: uuid.UUID, session: SessionDep, _: Admin
+    model_name: str, version: int, evaluation_id: uuid.UUID, session: SessionDep, _: AdminDep
 ) -> EvaluationOut:
     return EvaluationOut.of(await service.get_evaluation(session, model_name, version, evaluation_id))
 
@@ -179,5 +179,5 @@ async def get_evaluation(
     "intervals, slices, calibration, risk levels, the gate's decision and known limitations.",
     responses=error_responses(401, 403, 404, 503),
 )
-async def model_card(model_name: str, version: int, request: Request, session: SessionDep, _: Admin) -> dict:
+async def model_card(model_name: str, version: int, request: Request, session: SessionDep, _: AdminDep) -> dict:
     return await service.model_card(session, request.app.state.store, model_name, version)

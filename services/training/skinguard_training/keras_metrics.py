@@ -11,7 +11,7 @@ from keras import ops
 
 from skinguard_contracts.labels import CLASS_NAMES
 
-from .models import malignant_probability_of
+from .networks import malignant_probability_of
 from .targets import DIAGNOSIS_TARGET_IS_MALIGNANT
 
 

@@ -8,9 +8,8 @@ from collections.abc import Callable
 import numpy as np
 
 from skinguard_contracts.errors import AppError
-
-from ..errors import ModelUnavailable
-from .client import ModelRef, Prediction, ServedModel
+from skinguard_gateway.errors import ModelUnavailable
+from skinguard_gateway.serving.client import ModelRef, Prediction, ServedModel
 
 Score = Callable[[np.ndarray], tuple[float, float]]
 

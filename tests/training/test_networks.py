@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from skinguard_contracts.training_config import TrainingConfig
-from skinguard_training.models import PixelNormalisation, ShadesOfGray, make_model, malignant_probability_of
+from skinguard_training.networks import PixelNormalisation, ShadesOfGray, make_model, malignant_probability_of
 
 _PIXELS = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
 
