@@ -29,8 +29,9 @@ import psutil
 import tensorflow as tf
 from PIL import Image
 
+from skinguard_contracts.labels import CLASS_NAMES
 from skinguard_contracts.manifest import DatasetManifest
-from skinguard_contracts.training_config import CLASS_NAMES, TrainingConfig
+from skinguard_contracts.training_config import TrainingConfig
 from skinguard_datasets.layouts import read_file_uri
 from skinguard_training.augment import AugmentationPolicy
 from skinguard_training.data import PixelCache, SplitData, load_splits, make_dataset

@@ -36,6 +36,8 @@ class Worker:
             "SKINGUARD_WORK_DIR": str(tmp / "work"),
             "SKINGUARD_IMAGE_CACHE_DIR": str(tmp / "cache"),
             "SKINGUARD_VISIBILITY_TIMEOUT_SECONDS": "8",
+            # Re-delivery after 8 s must not race the lost-job check on a loaded machine.
+            "SKINGUARD_STALE_JOB_SECONDS": "300",
             "SKINGUARD_GATE_MIN_AUC": "0.0",
             # Four test photos give no meaningful sensitivity or ECE: these tests check the plumbing.
             "SKINGUARD_GATE_SENSITIVITY_TOLERANCE": "1.0",

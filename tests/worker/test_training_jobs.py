@@ -135,3 +135,38 @@ async def test_training_endpoints_are_for_admins(client, callers, dataset):
     assert (await client.post(path, json={})).status_code == 401
     assert (await client.post(path, json={}, headers=callers["annotator"].headers)).status_code == 403
     assert (await client.get("/api/models", headers=callers["uploader"].headers)).status_code == 403
+
+
+class _RedisDown:
+    def set(self, *args, **kwargs):
+        raise ConnectionError("redis is down")
+
+
+async def test_a_cancel_with_redis_down_answers_503_and_the_running_job_still_stops(
+    app, client, callers, dataset, worker, monkeypatch
+):
+    admin = callers["admin"].headers
+    job = await start_job(client, callers, dataset, epochs=500)
+    await wait_for(client, admin, job["id"], lambda j: j["progress"].get("epoch", 0) >= 1)
+    monkeypatch.setattr(app.state.queue, "redis", _RedisDown())
+    cancel = await client.post(f"/api/training-jobs/{job['id']}/cancel", headers=admin)
+    assert cancel.status_code == 503 and "recorded" in cancel.json()["detail"]
+    # The flag is in the database: the worker reads it with its next progress report.
+    recorded = (await client.get(f"/api/training-jobs/{job['id']}", headers=admin)).json()
+    assert recorded["cancel_requested"] is True
+    done = await wait_for(client, admin, job["id"], finished, limit_seconds=60)
+    assert done["state"] == "cancelled" and done["progress"]["epoch"] < 500
+
+
+async def test_a_queued_job_is_not_sent_when_the_request_fails(app, client, callers, dataset, monkeypatch):
+    class QueueDown:
+        def send_task(self, *args, **kwargs):
+            raise ConnectionError("broker is down")
+
+    monkeypatch.setattr(app.state.queue, "celery", QueueDown())
+    response = await client.post(
+        f"/api/datasets/{dataset['id']}/training-jobs", headers=callers["admin"].headers, json={"config": TINY_CONFIG}
+    )
+    assert response.status_code == 503 and response.json()["error"] == "service_unavailable"
+    [job] = (await client.get("/api/training-jobs", headers=callers["admin"].headers)).json()["items"]
+    assert job["state"] == "failed" and "could not enqueue" in job["error"]

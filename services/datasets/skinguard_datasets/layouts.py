@@ -28,7 +28,7 @@ from skinguard_contracts.labels import CLASS_NAMES, DIAGNOSES, SplitName
 from skinguard_contracts.manifest import ExportedImage
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
-LABEL_DIRECTORIES = {"benign", "malignant"}
+LABEL_DIRECTORIES = set(CLASS_NAMES)
 HAM_METADATA = "HAM10000_metadata.csv"
 ISIC_METADATA = "metadata.csv"  # ISIC Archive / challenge style: image_id, patient_id, benign_malignant, ...
 METADATA_JSON = "metadata.json"

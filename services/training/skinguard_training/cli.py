@@ -1,10 +1,11 @@
 """``skinguard-train``: train, evaluate and export a model from a local image folder.
 
-    skinguard-train --dataset-path DIR --model-type EfficientNetLite0 --weights imagenet \\
-        --freeze-base --epochs 10 --batch-size 32 --learning-rate 1e-3 \\
-        --use-class-weights --output-dir OUT
+    skinguard-train --dataset-path DIR --output-dir OUT                  # the default recipe
+    skinguard-train --dataset-path DIR --model-type EfficientNetLite0 --epochs 10 --batch-size 32 \\
+        --learning-rate 5e-4 --output-dir OUT
 
-``DIR`` is a folder per label or has a ``metadata.json`` (see ``local_dataset``). Any other
+``DIR`` is any collection ``skinguard_datasets.layouts`` reads (folders per label, HAM10000,
+ISIC-style CSV, ``metadata.json``), split as ``local_dataset`` describes. Any other
 ``TrainingConfig`` field can come from ``--config config.json``; flags override it. The run goes
 through the same pipeline as the training worker; the published model lands in ``OUT/export``
 and the split used in ``OUT/dataset_export.json``. Exit status 1 on a bad path, config or dataset.
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, get_args
 
+from skinguard_contracts.labels import SPLIT_NAMES
 from skinguard_contracts.training_config import ModelType, OptimizerName, TrainingConfig
 from skinguard_datasets.layouts import read_file_uri
 
@@ -47,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output_dir: Path = arguments.output_dir
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "dataset_export.json").write_text(export.model_dump_json(indent=2))
-    counts = {name: len(getattr(export.splits, name)) for name in ("train", "validation", "test")}
+    counts = {name: len(getattr(export.splits, name)) for name in SPLIT_NAMES}
     print(f"images: {counts}; training {config.model_type} for up to {config.epochs} epochs", flush=True)
     try:
         result = run_training(
@@ -75,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="skinguard-train", description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset-path", type=Path, required=True, help="folder per label, or with a metadata.json")
+    parser.add_argument(
+        "--dataset-path", type=Path, required=True, help="folders per label, HAM10000, ISIC CSV or a metadata.json"
+    )
     parser.add_argument("--output-dir", type=Path, default=Path("training-output"))
     parser.add_argument("--config", type=Path, help="JSON file of TrainingConfig fields; flags override it")
     parser.add_argument("--model-type", choices=get_args(ModelType))

@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from skinguard_contracts.labels import SPLIT_NAMES, SplitName
+from skinguard_contracts.labels import CLASS_NAMES, SPLIT_NAMES, SplitName
 from skinguard_contracts.manifest import DatasetManifest, ExportedImage
-from skinguard_contracts.training_config import CLASS_NAMES
 from skinguard_imaging import to_model_input
 
 from .augment import AugmentationPolicy, augment_batch

@@ -16,13 +16,12 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_curve
 
+from skinguard_contracts.labels import CLASS_NAMES, MALIGNANT
 from skinguard_contracts.manifest import ExportedImage
-from skinguard_contracts.training_config import CLASS_NAMES
 
 from .plots import plot_confusion_matrix, plot_reliability, plot_roc_curve
 from .quality import bootstrap_auc_interval, reliability, roc_auc, threshold_metrics
 
-MALIGNANT = CLASS_NAMES.index("malignant")
 PREDICT_BATCH = 32
 MIN_SLICE_IMAGES = 10  # smaller slices are counted but not scored
 SLICE_ATTRIBUTES = ("source", "body_site", "sex", "age_band", "diagnosis")

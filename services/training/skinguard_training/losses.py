@@ -10,12 +10,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from skinguard_contracts.training_config import CLASS_NAMES, TrainingConfig
+from skinguard_contracts.labels import CLASS_NAMES, MALIGNANT
+from skinguard_contracts.training_config import TrainingConfig
 
 from .networks import malignant_probability_of
 from .targets import DIAGNOSIS_TARGET_IS_MALIGNANT, UNSPECIFIED_BENIGN, UNSPECIFIED_MALIGNANT
-
-_MALIGNANT = CLASS_NAMES.index("malignant")
 
 
 @keras.saving.register_keras_serializable(package="skinguard")
@@ -38,7 +37,7 @@ class FocalLoss(keras.losses.Loss):
         true_class = ops.take_along_axis(probabilities, labels[:, None], axis=1)[:, 0]
         epsilon = keras.config.epsilon()
         true_class = ops.clip(true_class, epsilon, 1.0 - epsilon)
-        alpha = ops.where(ops.equal(labels, _MALIGNANT), self.alpha, 1.0 - self.alpha)
+        alpha = ops.where(ops.equal(labels, MALIGNANT), self.alpha, 1.0 - self.alpha)
         return -alpha * ops.power(1.0 - true_class, self.gamma) * ops.log(true_class)
 
     def get_config(self) -> dict:

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from skinguard_contracts.keys import MODEL_CARD_JSON, MODEL_CARD_MARKDOWN, MODEL_METADATA
-from skinguard_contracts.labels import SPLIT_NAMES
+from skinguard_contracts.labels import CLASS_NAMES, SPLIT_NAMES
 from skinguard_contracts.manifest import DatasetManifest
 from skinguard_contracts.model_files import ModelCard, ModelMetadata
-from skinguard_contracts.training_config import CLASS_NAMES
 
 INTENDED_USE = (
     "Decision support for triaging dermoscopic photos of a single skin lesion: it estimates the "

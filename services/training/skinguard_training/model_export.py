@@ -33,8 +33,9 @@ import numpy as np
 import tensorflow as tf
 
 from skinguard_contracts.keys import MODEL_METADATA
+from skinguard_contracts.labels import BENIGN, CLASS_NAMES, MALIGNANT
 from skinguard_contracts.model_files import ModelMetadata
-from skinguard_contracts.training_config import CLASS_NAMES, TestTimeAugmentation, TrainingConfig
+from skinguard_contracts.training_config import TestTimeAugmentation, TrainingConfig
 
 from .calibration import Calibrator
 from .networks import NORMALISATION, NORMALISATION_DESCRIPTIONS, SHADES_OF_GRAY_POWER, malignant_probability_of
@@ -47,7 +48,6 @@ DEFAULT_SIGNATURE = "serving_default"
 FLOAT_SIGNATURE = "serving_float32"
 _WARMUP_GREY = 128
 _EPSILON = 1e-7
-MALIGNANT = CLASS_NAMES.index("malignant")
 UNCALIBRATED = Calibrator("none")
 
 
@@ -149,7 +149,7 @@ def calibrate(probabilities: tf.Tensor, calibrator: Calibrator) -> tf.Tensor:
 
 def class_probabilities(malignant: tf.Tensor) -> tf.Tensor:
     """``(batch, 2)`` in ``CLASS_NAMES`` order from malignant probabilities ``(batch,)``."""
-    columns = {CLASS_NAMES.index("benign"): 1 - malignant, MALIGNANT: malignant}
+    columns = {BENIGN: 1 - malignant, MALIGNANT: malignant}
     return tf.stack([columns[index] for index in range(len(CLASS_NAMES))], axis=1)
 
 

@@ -31,7 +31,7 @@ from skinguard_contracts.training_config import TrainingConfig
 from .augment import augmentation_policy
 from .calibration import Calibrator, fit_calibration
 from .callbacks import CancelFn, CancellationCheck, ProgressFn, ProgressReporter
-from .data import Fetch, PixelCache, load_splits, make_dataset
+from .data import Fetch, PixelCache, SplitData, load_splits, make_dataset
 from .errors import DatasetError, TrainingCancelled
 from .evaluate import Predict, malignant_probabilities, score, slice_attributes, write_report
 from .losses import target_weights
@@ -47,7 +47,7 @@ from .model_export import (
 from .plots import plot_training_curves
 from .quality import OperatingPoint, operating_point, risk_band_rates, risk_thresholds, threshold_metrics
 from .targets import training_targets
-from .train import train
+from .train import TrainResult, train
 
 
 @dataclass(frozen=True)
@@ -108,67 +108,25 @@ def run_training(
     callbacks: list = [CancellationCheck(cancel)]
     if on_progress is not None:
         callbacks.append(ProgressReporter(on_progress, config.log_every_n_batches))
-    granularity = config.label_granularity
-    trained = train(
-        config,
-        make_dataset(
-            splits["train"],
-            config.batch_size,
-            shuffle=True,
-            augmentation=augmentation_policy(config),
-            seed=config.seed,
-            targets=training_targets(export.split("train"), granularity),
-        ),
-        make_dataset(
-            splits["validation"],
-            config.batch_size,
-            targets=training_targets(export.split("validation"), granularity),
-        ),
-        work_dir=work_dir,
-        callbacks=callbacks,
-        class_weight=target_weights(splits["train"].labels, granularity) if config.use_class_weights else None,
-    )
+    trained = _train(config, export, splits, work_dir, callbacks)
     if cancel():
         raise TrainingCancelled("training cancelled before export")
 
     uncalibrated = _uncalibrated_predictor(trained.model, config)
-    validation = splits["validation"]
-    validation_raw = malignant_probabilities(uncalibrated, validation.pixels)
-    calibrator = fit_calibration(config.calibration, validation.labels, validation_raw, seed=config.seed)
-    validation_calibrated = calibrator.apply(validation_raw)
-    chosen = choose_operating_point(config, validation.labels, validation_calibrated)
-    risk = risk_thresholds(validation.labels, validation_calibrated, chosen.threshold)
-
+    fitted = fit_on_validation(config, splits["validation"], uncalibrated)
     exported = export_model(
         trained.model,
         export_dir,
         model_name=model_name,
         test_time_augmentation=config.test_time_augmentation,
-        calibrator=calibrator,
+        calibrator=fitted.calibrator,
     )
     shutil.copytree(work_dir / "tensorboard", export_dir / "tensorboard", dirs_exist_ok=True)
-    served = load_served(exported.directory)
-    test = splits["test"]
-    test_served = malignant_probabilities(served, test.pixels)
-    test_raw = malignant_probabilities(uncalibrated, test.pixels)
-    evaluation = score(
-        test.labels,
-        test_served,
-        chosen.threshold,
-        uncalibrated=test_raw,
-        attributes=slice_attributes(export.split("test")),
-    )
-    evaluation["operating_point"] = chosen.as_dict()
-    evaluation["risk_levels"] = risk_band_rates(test.labels, test_served, risk, chosen.threshold)
-    write_report(evaluation, test.labels, test_served, exported.directory, name="evaluation", uncalibrated=test_raw)
-    validation_report = {
-        **threshold_metrics(validation.labels, validation_calibrated, chosen.threshold),
-        "samples": len(validation),
-        "calibration": calibrator.as_dict(),
-    }
-    (exported.directory / "validation.json").write_text(_json(validation_report))
+    evaluation = evaluate_on_test(export, splits["test"], exported.directory, uncalibrated, fitted)
+    (exported.directory / "validation.json").write_text(_json(fitted.report))
     (exported.directory / "history.json").write_text(_json(trained.history))
     plot_training_curves(trained.history, exported.directory / "plots" / "training_curves.png")
+    chosen, calibrator, risk = fitted.operating_point, fitted.calibrator, fitted.risk_thresholds
 
     dataset = {
         "id": dataset_id,
@@ -222,3 +180,67 @@ def _uncalibrated_predictor(model: keras.Model, config: TrainingConfig) -> Predi
 
 def _json(value: Any) -> str:
     return json.dumps(value, indent=2)
+
+
+@dataclass(frozen=True)
+class ValidationFit:
+    """What is fitted on the validation split after training: calibration, operating point, risk bands."""
+
+    calibrator: Calibrator
+    operating_point: OperatingPoint
+    risk_thresholds: dict[str, float]
+    report: dict[str, Any]  # validation.json
+
+
+def fit_on_validation(config: TrainingConfig, validation: SplitData, uncalibrated: Predict) -> ValidationFit:
+    raw = malignant_probabilities(uncalibrated, validation.pixels)
+    calibrator = fit_calibration(config.calibration, validation.labels, raw, seed=config.seed)
+    calibrated = calibrator.apply(raw)
+    chosen = choose_operating_point(config, validation.labels, calibrated)
+    report = {
+        **threshold_metrics(validation.labels, calibrated, chosen.threshold),
+        "samples": len(validation),
+        "calibration": calibrator.as_dict(),
+    }
+    return ValidationFit(calibrator, chosen, risk_thresholds(validation.labels, calibrated, chosen.threshold), report)
+
+
+def evaluate_on_test(
+    export: DatasetManifest, test: SplitData, model_dir: Path, uncalibrated: Predict, fitted: ValidationFit
+) -> dict[str, Any]:
+    """The exported model (as served) on the test split, with the ECE before calibration; writes the report."""
+    served = malignant_probabilities(load_served(model_dir), test.pixels)
+    raw = malignant_probabilities(uncalibrated, test.pixels)
+    threshold = fitted.operating_point.threshold
+    evaluation = score(
+        test.labels, served, threshold, uncalibrated=raw, attributes=slice_attributes(export.split("test"))
+    )
+    evaluation["operating_point"] = fitted.operating_point.as_dict()
+    evaluation["risk_levels"] = risk_band_rates(test.labels, served, fitted.risk_thresholds, threshold)
+    write_report(evaluation, test.labels, served, model_dir, name="evaluation", uncalibrated=raw)
+    return evaluation
+
+
+def _train(
+    config: TrainingConfig, export: DatasetManifest, splits: dict, work_dir: Path, callbacks: list
+) -> TrainResult:
+    granularity = config.label_granularity
+    return train(
+        config,
+        make_dataset(
+            splits["train"],
+            config.batch_size,
+            shuffle=True,
+            augmentation=augmentation_policy(config),
+            seed=config.seed,
+            targets=training_targets(export.split("train"), granularity),
+        ),
+        make_dataset(
+            splits["validation"],
+            config.batch_size,
+            targets=training_targets(export.split("validation"), granularity),
+        ),
+        work_dir=work_dir,
+        callbacks=callbacks,
+        class_weight=target_weights(splits["train"].labels, granularity) if config.use_class_weights else None,
+    )

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix, roc_auc_score, roc_curve
 
-from skinguard_contracts.training_config import CLASS_NAMES
+from skinguard_contracts.labels import CLASS_NAMES
 
 CALIBRATION_BINS = 15
 BOOTSTRAP_RESAMPLES = 2000

@@ -25,6 +25,13 @@ class WorkerSettings(CommonSettings):
     max_attempts: int = Field(2, ge=1)
     # Seconds Redis keeps an unacknowledged task before handing it to another worker.
     visibility_timeout_seconds: int = Field(3600, ge=5)
+    # A running job silent this long is failed as lost (its task cannot come back); default
+    # twice the visibility timeout, the latest a re-delivered task is claimed again.
+    stale_job_seconds: float | None = Field(None, gt=0)
     worker_concurrency: int = Field(1, ge=1)
     # Touched while the worker process lives (liveness/readiness for make run and Kubernetes).
     heartbeat_file: Path = Path("/tmp/skinguard-worker.alive")
+
+    @property
+    def stale_after_seconds(self) -> float:
+        return self.stale_job_seconds or 2.0 * self.visibility_timeout_seconds

@@ -156,7 +156,7 @@ def gate_evaluation(settings: WorkerSettings, s3, model_dir, work_dir, should_ca
 def _keep_heartbeat(settings: WorkerSettings) -> None:
     """Touch the liveness file and fail jobs whose worker vanished without the queue noticing."""
     engine = sync_engine(settings.database_url)
-    stale_after = settings.visibility_timeout_seconds * 2
+    stale_after = settings.stale_after_seconds
 
     def beat() -> None:
         while True:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from skinguard_chassis.app import error_responses
 from skinguard_chassis.auth import AdminDep, Principal, Role, require_roles
 from skinguard_chassis.sessions import SessionDep
+from skinguard_contracts.labels import Label
 
 from . import service
 from .schemas import (
@@ -82,7 +83,7 @@ async def consensus(
     request: Request,
     session: SessionDep,
     _: AdminDep,
-    label: Literal["benign", "malignant"] | None = None,
+    label: Label | None = None,
     disputed: bool | None = None,
     min_annotators: Annotated[int, Query(ge=1)] = 1,
     source: Annotated[str | None, Query(max_length=64)] = None,

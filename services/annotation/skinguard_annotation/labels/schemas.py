@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-Label = Literal["benign", "malignant"]
+from skinguard_contracts.labels import Label
 
 MAX_METADATA_BYTES = 4096
 

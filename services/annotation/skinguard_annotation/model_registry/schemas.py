@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from skinguard_contracts.labels import SplitName
 from skinguard_contracts.training_config import TrainingConfig
 from skinguard_registry.records import JobState, ModelEvaluation, ModelStatus, ModelVersion, TrainingJob
 
@@ -73,9 +74,7 @@ class EvaluationIn(BaseModel):
     model_config = {"extra": "forbid"}
 
     dataset_id: uuid.UUID = Field(description="the dataset version to evaluate on (e.g. a clinic's own photos)")
-    split: Literal["train", "validation", "test"] | None = Field(
-        None, description="one split of it; every image of the dataset when left out"
-    )
+    split: SplitName | None = Field(None, description="one split of it; every image of the dataset when left out")
 
 
 class EvaluationOut(BaseModel):

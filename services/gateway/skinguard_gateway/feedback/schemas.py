@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from .tables import COMMENT_MAX_LENGTH
+from skinguard_contracts.labels import Label
 
-Label = Literal["benign", "malignant"]
+from .tables import COMMENT_MAX_LENGTH
 
 
 class FeedbackIn(BaseModel):

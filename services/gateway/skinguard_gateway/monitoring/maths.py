@@ -6,10 +6,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from skinguard_contracts.labels import CLASS_NAMES
+
 from .schemas import ConfidenceBin, Label, Performance, PredictionStats
 
 CONFIDENCE_BINS = 10
-LABELS: tuple[Label, Label] = ("benign", "malignant")
+LABELS = CLASS_NAMES
 
 
 @dataclass(frozen=True, slots=True)

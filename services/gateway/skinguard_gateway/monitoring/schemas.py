@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Label = Literal["benign", "malignant"]
+from skinguard_contracts.labels import Label
 
 
 class ConfidenceBin(BaseModel):

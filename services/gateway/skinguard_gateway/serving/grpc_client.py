@@ -7,7 +7,7 @@ import math
 import grpc
 import numpy as np
 
-from skinguard_contracts.training_config import CLASS_NAMES
+from skinguard_contracts.labels import CLASS_NAMES
 from skinguard_protos.tensorflow.core.framework import types_pb2
 from skinguard_protos.tensorflow.core.protobuf import meta_graph_pb2
 from skinguard_protos.tensorflow_serving.apis import (
