@@ -54,7 +54,7 @@ class TrainingConfig(BaseModel):
     weights: str = "imagenet"
     input_size: int = Field(160, ge=32, le=1024, description="side of the square RGB input, pixels")
     batch_size: int = Field(32, ge=1, le=1024)
-    epochs: int = Field(10, ge=1, le=1000)
+    epochs: int = Field(8, ge=1, le=1000)
     learning_rate: float = Field(5e-4, gt=0, le=1, description="peak learning rate (after the warm-up)")
     optimizer: OptimizerName = Field("adamw", description="sgd uses momentum 0.9")
     weight_decay: float = Field(

@@ -57,6 +57,7 @@ class RunResult:
     evaluation: dict[str, Any]  # as evaluation.json: test metrics at the decision threshold
     history: dict[str, list[float]]
     best_epoch: int  # 1-based
+    checkpoint: Path  # the best epoch's Keras file (before TTA and calibration)
     operating_point: OperatingPoint  # chosen on validation
     calibrator: Calibrator
 
@@ -152,6 +153,7 @@ def run_training(
         evaluation=evaluation,
         history=trained.history,
         best_epoch=trained.best_epoch,
+        checkpoint=trained.checkpoint,
         operating_point=chosen,
         calibrator=calibrator,
     )
