@@ -48,7 +48,7 @@ class ModelMetadata(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", protected_namespaces=())
 
     model_name: str = "skinguard"
-    class_names: list[str] = Field(default_factory=lambda: list(CLASS_NAMES))
+    class_names: list[str] = Field(default_factory=lambda: [str(name) for name in CLASS_NAMES])
     input: dict[str, Any] = Field(default_factory=dict)  # name, signature, dtype, shape, float32_signature
     output: dict[str, Any] = Field(default_factory=dict)  # name, dtype, shape
     input_size: int = Field(224, ge=1)

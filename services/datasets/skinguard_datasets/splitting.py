@@ -12,14 +12,14 @@ both split with ``split_dataset``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import numpy as np
 
-from skinguard_contracts.labels import CLASS_NAMES, SPLIT_NAMES, Label
+from skinguard_contracts.labels import CLASS_NAMES, SPLIT_NAMES, Label, SplitName
 
-NearDuplicatePairs = Callable[[Sequence[str], int], list[tuple[int, int]]]
+NearDuplicatePairs = Callable[[list[str], int], list[tuple[int, int]]]
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Candidate:
 
 @dataclass(frozen=True)
 class SplitResult:
-    splits: dict[Hashable, str]
+    splits: dict[Hashable, SplitName]
     groups: dict[Hashable, str]  # image id -> group key
     report: dict
 
@@ -74,7 +74,7 @@ def group_candidates(candidates: list[Candidate], near_pairs: list[tuple[int, in
 
 def _assign_groups(
     groups: list[list[int]], labels: list[str], fractions: dict[str, float], seed: int
-) -> dict[int, str]:
+) -> dict[int, SplitName]:
     rng = np.random.default_rng(seed)
     # Largest groups first; sorted() is stable, so ties keep the seeded order.
     order = sorted(rng.permutation(len(groups)).tolist(), key=lambda g: -len(groups[g]))
@@ -82,7 +82,7 @@ def _assign_groups(
     targets = {split: {label: fractions[split] * totals[label] for label in CLASS_NAMES} for split in SPLIT_NAMES}
     assigned = {split: dict.fromkeys(CLASS_NAMES, 0) for split in SPLIT_NAMES}
     open_splits = [split for split in SPLIT_NAMES if fractions[split] > 0]
-    placement: dict[int, str] = {}
+    placement: dict[int, SplitName] = {}
     for group_index in order:
         members = groups[group_index]
         counts = {label: sum(labels[m] == label for m in members) for label in CLASS_NAMES}
@@ -108,7 +108,7 @@ def _assign_groups(
 
 def leakage_report(
     candidates: list[Candidate],
-    placement: dict[int, str],
+    placement: dict[int, SplitName],
     groups: list[list[int]],
     near_pairs: list[tuple[int, int]],
     max_distance: int,

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -165,7 +165,7 @@ def run_evaluation_job(settings, evaluation_id: uuid.UUID) -> str:
             engine.dispose()
             return "lost too often"
         row.state, row.attempts, row.started_at, row.error = JobState.running, row.attempts + 1, now(), None
-        model_name, version, split = row.model_name, row.version, row.split
+        model_name, version, split = row.model_name, row.version, cast(SplitName | None, row.split)
     s3 = s3_client(settings)
     work_dir = settings.work_dir / f"evaluation-{evaluation_id}"
     shutil.rmtree(work_dir, ignore_errors=True)
@@ -182,7 +182,7 @@ def run_evaluation_job(settings, evaluation_id: uuid.UUID) -> str:
         prefix = evaluation_prefix(model_name, version, evaluation_id)
         upload_directory(s3, settings.s3_bucket, outcome.report_dir, prefix)
         with sessions() as session, session.begin():
-            row = session.get(ModelEvaluation, evaluation_id, with_for_update=True)
+            row = session.get_one(ModelEvaluation, evaluation_id, with_for_update=True)
             row.result = result_of(outcome.evaluation, manifest, split)
             row.artifact_url = f"s3://{settings.s3_bucket}/{prefix}"
             _finish(row, JobState.succeeded, None)

@@ -194,7 +194,7 @@ def publish(
             upload_directory(s3, settings.s3_bucket, external.report_dir, report_prefix)
             evaluation_row.artifact_url = f"s3://{settings.s3_bucket}/{report_prefix}"
             session.add(evaluation_row)
-        card_external = [] if evaluation_row is None else [{"purpose": "gate", **external.result}]
+        card_external = [] if external is None else [{"purpose": "gate", **external.result}]
         write_model_card(export_dir, version=number, gate=gate, external=card_external)
         upload_directory(s3, settings.s3_bucket, export_dir, prefix)
         candidate = ModelVersion(

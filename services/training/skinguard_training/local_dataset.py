@@ -47,10 +47,8 @@ def collections_manifest(collections: Sequence[Collection], fractions: dict[str,
     if not entries:
         raise DatasetError("no images in the collections")
     images = [as_exported_image(collection, item) for collection, item in entries]
-    given = [item.split for _, item in entries]
-    if all(given):
-        sides: list[SplitName | None] = given
-    else:
+    sides: list[SplitName | None] = [item.split for _, item in entries]
+    if not all(sides):
         hashes = [perceptual_hash(to_model_input(read_file_uri(image), _HASHED_SIZE)) for image in images]
         candidates = [
             Candidate(
