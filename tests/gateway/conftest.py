@@ -5,12 +5,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,28 +18,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from skinguard_gateway.app import create_app
 from skinguard_gateway.serving.client import ModelClient
 from skinguard_gateway.settings import GatewaySettings
-from support.apps import running, settings_from
+from support.apps import running
 from support.model_server_double import InMemoryModelClient
 
 MODEL_INPUT_SIZE = 32
-
-
-@pytest.fixture(scope="session")
-def gateway_schema(servers) -> None:
-    """The gateway's tables, applied by its real ``migrate`` command."""
-    command = [str(Path(sys.executable).parent / "skinguard-gateway"), "migrate"]
-    subprocess.run(command, env={**os.environ, **servers.env}, check=True)
-
-
-@pytest.fixture(scope="session")
-def gateway_settings(servers, gateway_schema) -> GatewaySettings:
-    return settings_from(
-        servers.env,
-        GatewaySettings,
-        model_refresh_seconds=3600,  # tests refresh by hand
-        serving_deadline_seconds=2,
-        rate_limit_per_minute=0,
-    )
 
 
 async def wipe(settings: GatewaySettings) -> None:

@@ -72,7 +72,9 @@ async def test_rate_limit_per_client_is_429_with_retry_after(gateway_settings, m
         assert statuses == [200, 200, 200]
         assert (refused.status_code, refused.json()["error"]) == (429, "rate_limited")
         assert 1 <= int(refused.headers["retry-after"]) <= 60
-        feedback = await client.post("/feedback", json={"request_id": "x", "actual_label": "benign"})
+        feedback = await client.post(
+            "/feedback", json={"prediction_id": "x", "feedback_token": "t", "actual_label": "benign"}
+        )
         assert feedback.status_code == 429  # feedback counts too
 
         elsewhere = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
@@ -108,9 +110,8 @@ async def test_with_the_database_down_predictions_are_served_but_feedback_is_503
         answer = await predict(client)
         assert answer.status_code == 200 and answer.json()["cached"] is False
         assert "skinguard_gateway_prediction_log_failures_total 1.0" in (await client.get("/metrics")).text
-        feedback = await client.post(
-            "/feedback", json={"request_id": answer.json()["request_id"], "actual_label": "benign"}
-        )
+        proof = {key: answer.json()[key] for key in ("prediction_id", "feedback_token")}
+        feedback = await client.post("/feedback", json={**proof, "actual_label": "benign"})
         assert (feedback.status_code, feedback.json()["error"]) == (503, "database_unavailable")
         assert feedback.headers["retry-after"]
 

@@ -7,36 +7,68 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
+from skinguard_gateway.feedback.tokens import feedback_token
 from skinguard_gateway.predictions.tables import PredictionLog
 
 from .test_predict_api import predict
 
+KEY = "dev-feedback-key"  # the gateway settings' default, which the tests keep
+
+
+def proof(answer: dict) -> dict:
+    return {"prediction_id": answer["prediction_id"], "feedback_token": answer["feedback_token"]}
+
 
 async def test_feedback_is_recorded_once_per_prediction(client) -> None:
-    request_id = (await predict(client)).json()["request_id"]
+    answer = (await predict(client)).json()
     created = await client.post(
-        "/feedback", json={"request_id": request_id, "actual_label": "Malignant", "comment": "biopsy: melanoma"}
+        "/feedback", json={**proof(answer), "actual_label": "Malignant", "comment": "biopsy: melanoma"}
     )
     assert created.status_code == 201, created.text
     body = created.json()
-    assert (body["request_id"], body["actual_label"], body["comment"]) == (request_id, "malignant", "biopsy: melanoma")
+    assert (body["prediction_id"], body["actual_label"], body["comment"]) == (
+        answer["prediction_id"],
+        "malignant",
+        "biopsy: melanoma",
+    )
     assert body["created_at"]
 
-    again = await client.post("/feedback", json={"request_id": request_id, "actual_label": "benign"})
+    again = await client.post("/feedback", json={**proof(answer), "actual_label": "benign"})
     assert (again.status_code, again.json()["error"]) == (409, "conflict")
-    unknown = await client.post("/feedback", json={"request_id": "no-such-request", "actual_label": "benign"})
-    assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
+    unknown = {"prediction_id": "no-such-prediction", "feedback_token": feedback_token(KEY, "no-such-prediction")}
+    missing = await client.post("/feedback", json={**unknown, "actual_label": "benign"})
+    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+
+
+async def test_forged_feedback_on_someone_elses_prediction_is_refused(client) -> None:
+    """The attack: a prediction's id is seen (a log, a shared screenshot) or guessed, and false
+    diagnoses are attached to it to move the monitoring figures."""
+    answer = (await predict(client, **{"X-Request-ID": "chosen-by-the-client"})).json()
+    assert answer["prediction_id"] != "chosen-by-the-client"  # the client no longer picks the key
+    for token in ("", "x" * 43, feedback_token("another-key", answer["prediction_id"])):
+        forged = await client.post(
+            "/feedback",
+            json={"prediction_id": answer["prediction_id"], "feedback_token": token, "actual_label": "benign"},
+        )
+        assert forged.status_code in (403, 422), token
+    by_request_id = await client.post(
+        "/feedback", json={"request_id": "chosen-by-the-client", "actual_label": "benign"}
+    )
+    assert by_request_id.status_code == 422
+    genuine = await client.post("/feedback", json={**proof(answer), "actual_label": "benign"})
+    assert genuine.status_code == 201
 
 
 @pytest.mark.parametrize(
     "body",
     [
-        {"request_id": "r", "actual_label": "unsure"},
-        {"request_id": "r", "actual_label": "benign", "comment": "x" * 1001},
-        {"request_id": "", "actual_label": "benign"},
-        {"actual_label": "benign"},
+        {"prediction_id": "r", "feedback_token": "t", "actual_label": "unsure"},
+        {"prediction_id": "r", "feedback_token": "t", "actual_label": "benign", "comment": "x" * 1001},
+        {"prediction_id": "", "feedback_token": "t", "actual_label": "benign"},
+        {"feedback_token": "t", "actual_label": "benign"},
+        {"prediction_id": "r", "actual_label": "benign"},
     ],
-    ids=["label", "comment-too-long", "empty-id", "no-id"],
+    ids=["label", "comment-too-long", "empty-id", "no-id", "no-token"],
 )
 async def test_invalid_feedback_is_refused(client, body) -> None:
     response = await client.post("/feedback", json=body)
@@ -48,7 +80,7 @@ async def log_predictions(app, rows: list[tuple], prefix: str = "r") -> list[str
     now = datetime.now(UTC)
     values = [
         {
-            "request_id": f"{prefix}{index}",
+            "prediction_id": f"{prefix}{index}",
             "model_name": "skinguard",
             "model_version": version,
             "predicted_class": predicted,
@@ -64,7 +96,7 @@ async def log_predictions(app, rows: list[tuple], prefix: str = "r") -> list[str
     ]
     async with app.state.sessionmaker.begin() as session:
         await session.execute(insert(PredictionLog), values)
-    return [value["request_id"] for value in values]
+    return [value["prediction_id"] for value in values]
 
 
 async def test_performance_from_feedback_by_model_version(app, client, callers) -> None:
@@ -76,8 +108,11 @@ async def test_performance_from_feedback_by_model_version(app, client, callers) 
     ]  # fmt: skip
     ids = await log_predictions(app, [(version, predicted, 0.8, 1) for version, predicted, _ in cases])
     await log_predictions(app, [(1, "malignant", 0.9, 1)], prefix="no-feedback-")  # does not count
-    for request_id, (_, _, actual) in zip(ids, cases, strict=True):
-        response = await client.post("/feedback", json={"request_id": request_id, "actual_label": actual})
+    for prediction_id, (_, _, actual) in zip(ids, cases, strict=True):
+        token = feedback_token(KEY, prediction_id)
+        response = await client.post(
+            "/feedback", json={"prediction_id": prediction_id, "feedback_token": token, "actual_label": actual}
+        )
         assert response.status_code == 201
 
     response = await client.get("/monitoring/performance", headers=callers["admin"].headers)

@@ -38,7 +38,7 @@ async def test_predict_answers_the_original_contract(app, client, model_server) 
     body = response.json()
     assert set(body) == {
         "predicted_class", "confidence", "probabilities", "risk_level", "image_quality",
-        "model", "cached", "request_id", "notice",
+        "model", "cached", "request_id", "prediction_id", "feedback_token", "notice",
     }  # fmt: skip
     assert body["predicted_class"] == "Malignant" and body["risk_level"] == "high"
     assert body["confidence"] == pytest.approx(0.85)
@@ -49,6 +49,7 @@ async def test_predict_answers_the_original_contract(app, client, model_server) 
     assert body["model"] == {"name": "skinguard", "version": 1}
     assert body["cached"] is False
     assert body["request_id"] == response.headers["x-request-id"]
+    assert body["prediction_id"] != body["request_id"] and len(body["feedback_token"]) == 43
     assert "not a diagnosis" in body["notice"] and "doctor" in body["notice"]
 
 
@@ -151,10 +152,8 @@ async def test_every_answer_is_logged_without_the_image(app, client, model_serve
     model_server.serve(1, fixed(0.8, 0.2))
     first = (await predict(client)).json()
     second = (await predict(client, **{"X-Request-ID": "retry-1"})).json()
-    retried = await predict(client, **{"X-Request-ID": "retry-1"})  # a client retry: logged once
-    assert retried.status_code == 200
     rows = await logged(app)
-    assert [row.request_id for row in rows] == [first["request_id"], "retry-1"]
+    assert [row.prediction_id for row in rows] == [first["prediction_id"], second["prediction_id"]]
     row = rows[0]
     expected = ("skinguard", 1, "benign", "low-medium")
     assert (row.model_name, row.model_version, row.predicted_class, row.risk_level) == expected
@@ -162,7 +161,7 @@ async def test_every_answer_is_logged_without_the_image(app, client, model_serve
     assert (row.cached, rows[1].cached, row.latency_ms > 0) == (False, True, True)
     assert second["cached"] is True
     assert set(PredictionLog.__table__.columns.keys()) == {
-        "request_id", "model_name", "model_version", "predicted_class", "confidence", "probability_benign",
+        "prediction_id", "model_name", "model_version", "predicted_class", "confidence", "probability_benign",
         "probability_malignant", "risk_level", "cached", "latency_ms", "created_at",
     }  # fmt: skip
 

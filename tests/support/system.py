@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import boto3
 import pytest
@@ -12,6 +16,7 @@ from sqlalchemy import text
 from skinguard_annotation.app import create_app as create_annotation
 from skinguard_annotation.settings import AnnotationSettings
 from skinguard_chassis.auth import Role, create_api_key
+from skinguard_gateway.settings import GatewaySettings
 from skinguard_ingestion.app import create_app as create_ingestion
 from skinguard_ingestion.settings import IngestionSettings
 from support.apps import running, settings_from
@@ -24,12 +29,31 @@ TABLES = (
     "dataset_images",
     "training_jobs",
     "model_versions",
+    "model_evaluations",
 )
 
 
 @pytest.fixture(scope="session")
 def settings(servers) -> IngestionSettings:
     return settings_from(servers.env, IngestionSettings)
+
+
+@pytest.fixture(scope="session")
+def gateway_schema(servers) -> None:
+    """The gateway's tables, applied by its real ``migrate`` command."""
+    command = [str(Path(sys.executable).parent / "skinguard-gateway"), "migrate"]
+    subprocess.run(command, env={**os.environ, **servers.env}, check=True)
+
+
+@pytest.fixture(scope="session")
+def gateway_settings(servers, gateway_schema) -> GatewaySettings:
+    return settings_from(
+        servers.env,
+        GatewaySettings,
+        model_refresh_seconds=3600,  # tests refresh by hand
+        serving_deadline_seconds=2,
+        rate_limit_per_minute=0,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import DateTime, Enum, String, func, select
+from sqlalchemy import ColumnElement, DateTime, Enum, Select, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -110,3 +110,21 @@ def require_roles(role: Role, *more: Role):
 
 # The routes only admins may use (consensus, datasets, training, models, monitoring).
 AdminDep = Annotated[Principal, Depends(require_roles(Role.admin))]
+
+
+# Who sees which images, the one rule every route asks: uploaders and importers see (fetch, label,
+# list, erase) only the images they stored; annotators and admins see all of them.
+def sees_only_own_images(principal: Principal) -> bool:
+    return principal.role in (Role.uploader, Role.importer)
+
+
+def visible_images(query: Select, principal: Principal, owner: ColumnElement) -> Select:
+    """``query`` narrowed to the images ``principal`` may see; ``owner`` is the uploader column."""
+    return query.where(owner == principal.user_id) if sees_only_own_images(principal) else query
+
+
+def require_patient_search(principal: Principal) -> None:
+    """Searching by a raw patient id hashes it with the secret key: for anyone else it would be an
+    oracle mapping guessable ids to the pseudonyms they see. Only admins may."""
+    if not principal.is_admin:
+        raise Forbidden("only admins may search by patient id", code="patient_search_forbidden")

@@ -75,11 +75,16 @@ MODEL_NAME = "skinguard"
 def _load_or_create_secrets(path: Path) -> dict[str, str]:
     """Secrets are made once per data directory and kept: pseudonyms must stay stable."""
     if path.exists():
-        return json.loads(path.read_text())
+        known = json.loads(path.read_text())
+        if "feedback_key" not in known:  # data directories made before feedback tokens
+            known["feedback_key"] = secrets.token_urlsafe(30)
+            path.write_text(json.dumps(known, indent=2))
+        return known
     values = {
         "s3_access_key": "sg" + secrets.token_hex(8),
         "s3_secret_key": secrets.token_urlsafe(30),
         "pseudonym_key": secrets.token_urlsafe(30),
+        "feedback_key": secrets.token_urlsafe(30),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(values, indent=2))
@@ -129,6 +134,7 @@ class Infrastructure:
             "SKINGUARD_S3_SECRET_KEY": self.secrets["s3_secret_key"],
             "SKINGUARD_S3_BUCKET": BUCKET,
             "SKINGUARD_PSEUDONYM_KEY": self.secrets["pseudonym_key"],
+            "SKINGUARD_FEEDBACK_KEY": self.secrets["feedback_key"],
         }
 
     def create_bucket(self) -> None:
@@ -158,7 +164,11 @@ def run_migrations(env: dict[str, str]) -> None:
 def ensure_dev_keys(path: Path, env: dict[str, str]) -> dict[str, str]:
     """One API key per role for local use, created on first run and kept in the data dir."""
     if path.exists():
-        return json.loads(path.read_text())
+        known = json.loads(path.read_text())
+        if "feedback_key" not in known:  # data directories made before feedback tokens
+            known["feedback_key"] = secrets.token_urlsafe(30)
+            path.write_text(json.dumps(known, indent=2))
+        return known
     keys = {}
     for role in DEV_ROLES:
         result = subprocess.run(

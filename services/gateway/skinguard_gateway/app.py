@@ -76,6 +76,7 @@ def create_app(settings: GatewaySettings | None = None, *, model_client: ModelCl
                 metrics=metrics,
                 limits=settings.image_limits,
                 usability=settings.usability,
+                feedback_key=settings.feedback_key.get_secret_value(),
             )
             with contextlib.suppress(AppError):  # the gateway starts without a model, and answers 503
                 await tracker.refresh()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from skinguard_imaging.settings import ImageIntakeSettings
@@ -15,6 +15,8 @@ from .usability import UsabilityThresholds
 class GatewaySettings(ImageIntakeSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
+    # Signs each prediction's feedback token (feedback.tokens); rotating it voids unanswered tokens.
+    feedback_key: SecretStr = SecretStr("dev-feedback-key")
 
     # TensorFlow Serving (or skinguard-model-server): where, which model, which version.
     serving_target: str = "127.0.0.1:8500"
@@ -69,4 +71,7 @@ class GatewaySettings(ImageIntakeSettings):
 
     def _secrets(self) -> dict[str, str]:
         # The gateway never pseudonymises patients, so it needs no real pseudonym key.
-        return {"s3_secret_key": self.s3_secret_key.get_secret_value()}
+        return {
+            "s3_secret_key": self.s3_secret_key.get_secret_value(),
+            "feedback_key": self.feedback_key.get_secret_value(),
+        }

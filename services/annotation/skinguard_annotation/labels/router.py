@@ -62,7 +62,7 @@ async def annotate(image_id: uuid.UUID, body: AnnotateIn, session: SessionDep, p
 async def image_annotations(
     image_id: uuid.UUID, request: Request, session: SessionDep, principal: Labeller
 ) -> ImageAnnotationsOut:
-    await service.require_image(session, image_id)
+    await service.require_image(session, principal, image_id)
     sees_all = principal.is_admin
     annotations = await service.history(session, image_id, annotator_id=None if sees_all else principal.user_id)
     consensus = await service.consensus_of(session, image_id, _threshold(request)) if sees_all else None

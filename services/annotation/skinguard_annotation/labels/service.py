@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skinguard_chassis.auth import Principal
+from skinguard_chassis.auth import Principal, visible_images
 from skinguard_contracts.errors import NotFound
 
 from ..tables import Annotation, ImageView
@@ -17,8 +17,12 @@ from .consensus import consensus_query
 from .schemas import AnnotateIn
 
 
-async def require_image(session: AsyncSession, image_id: uuid.UUID) -> ImageView:
-    image = await session.get(ImageView, image_id)
+async def require_image(
+    session: AsyncSession, principal: Principal, image_id: uuid.UUID, *, for_update: bool = False
+) -> ImageView:
+    """The image, if ``principal`` may see it (``visible_images``); 404 alike for unknown and unseen."""
+    query = visible_images(select(ImageView), principal, ImageView.user_id).where(ImageView.id == image_id)
+    image = await session.scalar(query.with_for_update() if for_update else query)
     if image is None:
         raise NotFound(f"no image with id {image_id}")
     return image
@@ -33,9 +37,7 @@ async def annotate(
     the current annotation and whether it was created now.
     """
     # Row lock on the image serialises an annotator's concurrent labels (and erasure).
-    image = await session.scalar(select(ImageView).where(ImageView.id == image_id).with_for_update())
-    if image is None:
-        raise NotFound(f"no image with id {image_id}")
+    await require_image(session, principal, image_id, for_update=True)
     current = await session.scalar(
         select(Annotation).where(
             Annotation.image_id == image_id,
@@ -115,7 +117,8 @@ async def agreement(session: AsyncSession) -> tuple[OverallAgreement, list[PairA
 
 
 async def queue(session: AsyncSession, principal: Principal, limit: int) -> tuple[list[ImageView], int]:
-    """Images this annotator has not labelled yet, least-labelled first (counts are not revealed)."""
+    """Images this annotator has not labelled yet, least-labelled first (counts are not revealed);
+    an importer's queue holds only its own images."""
     labelled_by_me = select(Annotation.image_id).where(
         Annotation.annotator_id == principal.user_id, Annotation.superseded_at.is_(None)
     )
@@ -125,10 +128,12 @@ async def queue(session: AsyncSession, principal: Principal, limit: int) -> tupl
         .group_by(Annotation.image_id)
         .subquery()
     )
-    waiting = (
+    waiting = visible_images(
         select(ImageView)
         .outerjoin(label_counts, label_counts.c.image_id == ImageView.id)
-        .where(ImageView.id.not_in(labelled_by_me))
+        .where(ImageView.id.not_in(labelled_by_me)),
+        principal,
+        ImageView.user_id,
     )
     remaining = await session.scalar(select(func.count()).select_from(waiting.subquery()))
     page = await session.scalars(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 
 from skinguard_chassis.app import error_responses
 from skinguard_chassis.sessions import SessionDep
@@ -17,9 +17,11 @@ router = APIRouter(tags=["feedback"])
     response_model=FeedbackOut,
     status_code=status.HTTP_201_CREATED,
     summary="Record the confirmed diagnosis for a prediction",
-    description="One feedback per prediction (409 for a second); 404 for an unknown request id.",
+    description="Quote the prediction's `prediction_id` and `feedback_token` (403 when they do not match). One "
+    "feedback per prediction (409 for a second); 404 for an unknown prediction.",
     dependencies=[Depends(enforce_rate_limit)],
-    responses=error_responses(404, 409, 422, 429, 503),
+    responses=error_responses(403, 404, 409, 422, 429, 503),
 )
-async def feedback(body: FeedbackIn, session: SessionDep) -> FeedbackOut:
-    return await service.record_feedback(session, body)
+async def feedback(body: FeedbackIn, request: Request, session: SessionDep) -> FeedbackOut:
+    key = request.app.state.settings.feedback_key.get_secret_value()
+    return await service.record_feedback(session, body, feedback_key=key)

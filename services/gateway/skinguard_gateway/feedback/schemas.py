@@ -10,7 +10,10 @@ from .tables import COMMENT_MAX_LENGTH
 
 
 class FeedbackIn(BaseModel):
-    request_id: str = Field(min_length=1, max_length=64, description="from the prediction's answer")
+    model_config = {"extra": "forbid"}
+
+    prediction_id: str = Field(min_length=1, max_length=64, description="from the prediction's answer")
+    feedback_token: str = Field(min_length=1, max_length=64, description="from the prediction's answer")
     actual_label: Label = Field(description="the confirmed diagnosis (case is ignored)")
     comment: str | None = Field(None, max_length=COMMENT_MAX_LENGTH)
 
@@ -21,7 +24,7 @@ class FeedbackIn(BaseModel):
 
 
 class FeedbackOut(BaseModel):
-    request_id: str
+    prediction_id: str
     actual_label: Label
     comment: str | None
     created_at: datetime

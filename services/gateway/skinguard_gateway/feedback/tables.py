@@ -19,8 +19,8 @@ class PredictionFeedback(Base):
         CheckConstraint(f"char_length(comment) <= {COMMENT_MAX_LENGTH}", name="comment_length"),
     )
 
-    request_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("prediction_log.request_id", ondelete="CASCADE"), primary_key=True
+    prediction_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("prediction_log.prediction_id", ondelete="CASCADE"), primary_key=True
     )
     actual_label: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)

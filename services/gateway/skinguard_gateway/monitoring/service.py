@@ -49,7 +49,7 @@ async def prediction_performance(session: AsyncSession) -> PerformanceOut:
             PredictionLog.predicted_class,
             func.count(),
         )
-        .join(PredictionFeedback, PredictionFeedback.request_id == PredictionLog.request_id)
+        .join(PredictionFeedback, PredictionFeedback.prediction_id == PredictionLog.prediction_id)
         .group_by(
             PredictionLog.model_name,
             PredictionLog.model_version,

@@ -34,7 +34,9 @@ class PredictionOut(BaseModel):
     image_quality: ImageQuality
     model: ModelInfo
     cached: bool = Field(description="true when this version already classified these exact pixels")
-    request_id: str = Field(description="quote it when sending feedback (POST /feedback)")
+    request_id: str = Field(description="this request's id, for tracing (X-Request-ID)")
+    prediction_id: str = Field(description="made by the server; quote it when sending feedback (POST /feedback)")
+    feedback_token: str = Field(description="proof that you received this prediction; feedback must quote it")
     notice: str
 
 

@@ -24,6 +24,7 @@ from skinguard_imaging import ImageLimits, PreparedImage, prepare_image, to_mode
 
 from ..cache import PredictionCache
 from ..errors import ModelUnavailable
+from ..feedback.tokens import feedback_token, new_prediction_id
 from ..metrics import GatewayMetrics
 from ..serving.client import ModelClient, ServedModel
 from ..serving.tracker import ModelTracker
@@ -78,6 +79,7 @@ class Predictor:
         metrics: GatewayMetrics,
         limits: ImageLimits,
         usability: UsabilityThresholds,
+        feedback_key: str,
     ) -> None:
         self._tracker = tracker
         self._client = client
@@ -86,8 +88,10 @@ class Predictor:
         self._metrics = metrics
         self._limits = limits
         self._usability = usability
+        self._feedback_key = feedback_key
 
     async def predict(self, data: bytes, request_id: str) -> PredictionOut:
+        prediction_id = new_prediction_id()
         started = time.perf_counter()
         prepared = await self._validated(data)
         answer = await self._answer(prepared)
@@ -108,6 +112,8 @@ class Predictor:
             model=ModelInfo(name=answer.model_name, version=answer.version),
             cached=answer.cached,
             request_id=request_id,
+            prediction_id=prediction_id,
+            feedback_token=feedback_token(self._feedback_key, prediction_id),
             notice=NOTICE,
         )
         latency = time.perf_counter() - started
@@ -146,9 +152,9 @@ class Predictor:
         return Answer(prediction.probabilities, model.name, prediction.version, cached=False)
 
     async def _record(self, prediction: PredictionOut, latency_seconds: float) -> None:
-        """Log the answer for monitoring; a retried request (same X-Request-ID) is logged once."""
+        """Log the answer for monitoring, under the server's prediction id."""
         row = insert(PredictionLog).values(
-            request_id=prediction.request_id,
+            prediction_id=prediction.prediction_id,
             model_name=prediction.model.name,
             model_version=prediction.model.version,
             predicted_class=prediction.predicted_class.lower(),
@@ -164,4 +170,4 @@ class Predictor:
                 await session.execute(row.on_conflict_do_nothing())
         except (SQLAlchemyError, OSError, TimeoutError) as error:
             self._metrics.prediction_log_failures.inc()
-            logger.error("prediction %s was answered but not logged: %s", prediction.request_id, error)
+            logger.error("prediction %s was answered but not logged: %s", prediction.prediction_id, error)

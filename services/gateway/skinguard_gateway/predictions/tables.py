@@ -17,7 +17,7 @@ class PredictionLog(Base):
         Index("ix_prediction_log_model_version", "model_name", "model_version"),
     )
 
-    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    prediction_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # made by the server
     model_name: Mapped[str] = mapped_column(String(64))
     model_version: Mapped[int] = mapped_column(Integer)
     predicted_class: Mapped[str] = mapped_column(String(16))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.responses import JSONResponse
 
 from skinguard_chassis.app import error_responses
-from skinguard_chassis.auth import Principal, Role, require_roles
+from skinguard_chassis.auth import Principal, Role, require_roles, sees_only_own_images
 from skinguard_chassis.sessions import SessionDep
 from skinguard_contracts.errors import AppError, Forbidden
 from skinguard_runtime.storage import ObjectMissing, ObjectStore
@@ -95,7 +95,7 @@ async def upload(
         metrics.rejections.labels(error.code).inc()
         raise
     metrics.uploads.labels("duplicate" if duplicate else "created").inc()
-    owned = not service.sees_only_own(principal) or record.user_id == principal.user_id
+    owned = not sees_only_own_images(principal) or record.user_id == principal.user_id
     body = UploadOut(**ImageOut.of(record, redacted=not owned).model_dump(), duplicate=duplicate)
     return JSONResponse(
         body.model_dump(mode="json"),

@@ -19,10 +19,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skinguard_chassis.auth import Principal, Role
+from skinguard_chassis.auth import Principal, require_patient_search, visible_images
 from skinguard_chassis.sessions import on_rollback
 from skinguard_contracts.errors import NotFound
 from skinguard_imaging import ImageLimits, PreparedImage, prepare_image
@@ -135,19 +135,10 @@ async def _remove_orphan(store: ObjectStore, key: str) -> None:
         logger.exception("could not remove an object whose row was not written", extra={"key": key})
 
 
-def sees_only_own(principal: Principal) -> bool:
-    """Uploaders and importers see only the images they stored; annotators and admins see all."""
-    return principal.role in (Role.uploader, Role.importer)
-
-
-def _visible_to(query: Select, principal: Principal) -> Select:
-    if sees_only_own(principal):
-        return query.where(TrainingImage.user_id == principal.user_id)
-    return query
-
-
 async def get_image(session: AsyncSession, principal: Principal, image_id: uuid.UUID) -> TrainingImage:
-    image = await session.scalar(_visible_to(select(TrainingImage), principal).where(TrainingImage.id == image_id))
+    image = await session.scalar(
+        visible_images(select(TrainingImage), principal, TrainingImage.user_id).where(TrainingImage.id == image_id)
+    )
     if image is None:
         raise NotFound(f"no image with id {image_id}")
     return image
@@ -162,12 +153,13 @@ async def list_images(
     offset: int,
     pseudonym_key: str,
 ) -> tuple[list[TrainingImage], int]:
-    query = _visible_to(select(TrainingImage), principal)
+    query = visible_images(select(TrainingImage), principal, TrainingImage.user_id)
     if filters.source is not None:
         query = query.where(TrainingImage.source == filters.source)
     if filters.lesion_id is not None:
         query = query.where(TrainingImage.lesion_id == filters.lesion_id)
     if filters.patient_id is not None:
+        require_patient_search(principal)
         query = query.where(TrainingImage.patient_pseudonym == pseudonymise(filters.patient_id, pseudonym_key))
     if filters.created_after is not None:
         query = query.where(TrainingImage.created_at >= filters.created_after)
