@@ -12,14 +12,18 @@ from skinguard_gateway.predictions.tables import PredictionLog
 
 from .test_predict_api import predict
 
-KEY = "dev-feedback-key"  # the gateway settings' default, which the tests keep
+
+@pytest.fixture
+def key(gateway_settings) -> str:
+    """The key the gateway signs feedback tokens with."""
+    return gateway_settings.feedback_key.get_secret_value()
 
 
 def proof(answer: dict) -> dict:
     return {"prediction_id": answer["prediction_id"], "feedback_token": answer["feedback_token"]}
 
 
-async def test_feedback_is_recorded_once_per_prediction(client) -> None:
+async def test_feedback_is_recorded_once_per_prediction(client, key) -> None:
     answer = (await predict(client)).json()
     created = await client.post(
         "/feedback", json={**proof(answer), "actual_label": "Malignant", "comment": "biopsy: melanoma"}
@@ -35,7 +39,7 @@ async def test_feedback_is_recorded_once_per_prediction(client) -> None:
 
     again = await client.post("/feedback", json={**proof(answer), "actual_label": "benign"})
     assert (again.status_code, again.json()["error"]) == (409, "conflict")
-    unknown = {"prediction_id": "no-such-prediction", "feedback_token": feedback_token(KEY, "no-such-prediction")}
+    unknown = {"prediction_id": "no-such-prediction", "feedback_token": feedback_token(key, "no-such-prediction")}
     missing = await client.post("/feedback", json={**unknown, "actual_label": "benign"})
     assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
 
@@ -99,7 +103,7 @@ async def log_predictions(app, rows: list[tuple], prefix: str = "r") -> list[str
     return [value["prediction_id"] for value in values]
 
 
-async def test_performance_from_feedback_by_model_version(app, client, callers) -> None:
+async def test_performance_from_feedback_by_model_version(app, client, callers, key) -> None:
     # (version, predicted, actual): v1 has tp 2, fp 1, fn 1, tn 2; v2 has tp 1, fn 1, tn 1.
     cases = [
         (1, "malignant", "malignant"), (1, "malignant", "malignant"), (1, "malignant", "benign"),
@@ -109,7 +113,7 @@ async def test_performance_from_feedback_by_model_version(app, client, callers) 
     ids = await log_predictions(app, [(version, predicted, 0.8, 1) for version, predicted, _ in cases])
     await log_predictions(app, [(1, "malignant", 0.9, 1)], prefix="no-feedback-")  # does not count
     for prediction_id, (_, _, actual) in zip(ids, cases, strict=True):
-        token = feedback_token(KEY, prediction_id)
+        token = feedback_token(key, prediction_id)
         response = await client.post(
             "/feedback", json={"prediction_id": prediction_id, "feedback_token": token, "actual_label": actual}
         )

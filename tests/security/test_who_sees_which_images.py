@@ -26,11 +26,11 @@ async def clinic_photo(ingestion_service, callers) -> dict:
 async def test_an_importer_does_not_see_other_uploaders_images_in_its_queue(annotation_service, callers, clinic_photo):
     _, annotation = annotation_service
     queue = (await annotation.get("/api/annotation-queue", headers=callers["importer"].headers)).json()
-    assert clinic_photo["id"] not in [item["id"] for item in queue["items"]]
+    assert clinic_photo["id"] not in [item["image_id"] for item in queue["items"]]
     assert "patient anxious" not in str(queue)
     # Annotators still get it to label.
     for_annotator = (await annotation.get("/api/annotation-queue", headers=callers["annotator"].headers)).json()
-    assert clinic_photo["id"] in [item["id"] for item in for_annotator["items"]]
+    assert clinic_photo["id"] in [item["image_id"] for item in for_annotator["items"]]
 
 
 async def test_an_importer_cannot_label_or_read_the_labels_of_other_uploaders_images(
