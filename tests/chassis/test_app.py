@@ -19,7 +19,7 @@ async def no_resources(_: FastAPI):
     yield
 
 
-def make_app(checks=None, max_body_bytes: int = 1000) -> FastAPI:
+def make_app(checks=None, max_body_bytes: int = 1000, docs: bool = True) -> FastAPI:
     app = create_service_app(
         name="demo",
         version="0",
@@ -27,6 +27,7 @@ def make_app(checks=None, max_body_bytes: int = 1000) -> FastAPI:
         lifespan=no_resources,
         readiness_checks=lambda _: checks or {},
         max_body_bytes=max_body_bytes,
+        docs=docs,
     )
 
     @app.post("/echo")
@@ -117,5 +118,44 @@ def test_prod_refuses_placeholder_secrets(monkeypatch):
     with pytest.raises(ValidationError, match="SKINGUARD_S3_SECRET_KEY"):
         CommonSettings()
     monkeypatch.setenv("SKINGUARD_S3_SECRET_KEY", "a-real-secret-of-some-length")
-    monkeypatch.setenv("SKINGUARD_PSEUDONYM_KEY", "another-real-secret-value")
+    with pytest.raises(ValidationError, match="the password of SKINGUARD_DATABASE_URL"):
+        CommonSettings()  # the default URL has no password
+    monkeypatch.setenv("SKINGUARD_DATABASE_URL", "postgresql+asyncpg://skinguard:dev-postgres-password@db/skinguard")
+    with pytest.raises(ValidationError, match="the password of SKINGUARD_DATABASE_URL"):
+        CommonSettings()  # a placeholder
+    monkeypatch.setenv("SKINGUARD_DATABASE_URL", "postgresql+asyncpg://skinguard:4f9c2e7a1b3d5f6e8a0c@db/skinguard")
     assert CommonSettings().env == "prod"
+
+
+def test_each_service_is_checked_for_the_secrets_it_uses_only(monkeypatch):
+    from skinguard_annotation.settings import AnnotationSettings
+    from skinguard_chassis.service_cli import MigrationSettings
+    from skinguard_gateway.settings import GatewaySettings
+    from skinguard_ingestion.settings import IngestionSettings
+    from skinguard_model_sync.settings import SyncSettings
+    from skinguard_serving.settings import ServingSettings
+
+    real = "4f9c2e7a1b3d5f6e8a0c"
+    monkeypatch.setenv("SKINGUARD_ENV", "prod")
+    monkeypatch.setenv("SKINGUARD_DATABASE_URL", f"postgresql+asyncpg://skinguard:{real}@db/skinguard")
+    monkeypatch.setenv("SKINGUARD_S3_SECRET_KEY", real)
+    assert MigrationSettings().env == "prod" and ServingSettings().env == "prod" and SyncSettings().env == "prod"
+    with pytest.raises(ValidationError, match="SKINGUARD_PSEUDONYM_KEY"):
+        IngestionSettings()  # the one service that pseudonymises patient ids
+    with pytest.raises(ValidationError, match="the password of SKINGUARD_REDIS_URL"):
+        AnnotationSettings()
+    monkeypatch.setenv("SKINGUARD_REDIS_URL", "redis://:dev-redis-password@redis:6379/0")
+    with pytest.raises(ValidationError, match="the password of SKINGUARD_REDIS_URL"):
+        AnnotationSettings()
+    monkeypatch.setenv("SKINGUARD_REDIS_URL", f"redis://:{real}@redis:6379/0")
+    assert AnnotationSettings().env == "prod"
+    with pytest.raises(ValidationError, match="SKINGUARD_FEEDBACK_KEY"):
+        GatewaySettings()
+
+
+async def test_production_serves_no_api_map():
+    async with client(make_app(docs=False)) as http:
+        for page in ("/docs", "/redoc", "/openapi.json"):
+            assert (await http.get(page)).status_code == 404, page
+    async with client(make_app()) as http:
+        assert (await http.get("/openapi.json")).status_code == 200

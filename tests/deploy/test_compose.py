@@ -136,10 +136,15 @@ def test_gateway_has_its_database_s3_redis_and_serving(config: dict) -> None:
     assert gateway["SKINGUARD_REDIS_URL"] == services["annotation"]["environment"]["SKINGUARD_REDIS_URL"]
     host, port = gateway["SKINGUARD_SERVING_TARGET"].removeprefix("dns:///").rsplit(":", 1)
     assert host == "serving" and port == "8500"
-    # migrate-gateway passes the prod placeholder check (S3 secret) without holding the pseudonym key.
-    migration = services["migrate-gateway"]["environment"]
-    assert migration["SKINGUARD_S3_SECRET_KEY"] == gateway["SKINGUARD_S3_SECRET_KEY"]
-    assert "SKINGUARD_PSEUDONYM_KEY" not in migration
+    # Migrations get the database and nothing else; only ingestion holds the pseudonym key.
+    for name in ("migrate-ingestion", "migrate-annotation", "migrate-gateway"):
+        migration = services[name]["environment"]
+        assert "SKINGUARD_DATABASE_URL" in migration
+        assert not {"SKINGUARD_S3_SECRET_KEY", "SKINGUARD_PSEUDONYM_KEY", "SKINGUARD_REDIS_URL"} & set(migration), name
+    holders = {
+        name for name, service in services.items() if "SKINGUARD_PSEUDONYM_KEY" in service.get("environment", {})
+    }
+    assert holders == {"ingestion"}
 
 
 def test_gateway_is_healthy_without_a_model(config: dict) -> None:

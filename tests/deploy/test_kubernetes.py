@@ -23,21 +23,22 @@ WORKLOADS = ("Deployment", "Job")
 SERVING_FILES = ("models.config", "batching_parameters.txt", "monitoring.config")
 NAMESPACES = {"dev": "skinguard-dev", "prod": "skinguard"}
 # Least privilege: the keys of skinguard-secrets each container gets, (workload, container) -> keys.
-DB, REDIS, S3_ID, S3_SECRET, PSEUDONYM = (
+DB, REDIS, S3_ID, S3_SECRET, PSEUDONYM, FEEDBACK = (
     "SKINGUARD_DATABASE_URL", "SKINGUARD_REDIS_URL", "SKINGUARD_S3_ACCESS_KEY", "SKINGUARD_S3_SECRET_KEY",
-    "SKINGUARD_PSEUDONYM_KEY",
+    "SKINGUARD_PSEUDONYM_KEY", "SKINGUARD_FEEDBACK_KEY",
 )  # fmt: skip
 SECRET_KEYS = {
     ("ingestion", "ingestion"): {DB, S3_ID, S3_SECRET, PSEUDONYM},
-    ("annotation", "annotation"): {DB, S3_ID, S3_SECRET, PSEUDONYM, REDIS},
-    ("training-worker", "worker"): {DB, S3_ID, S3_SECRET, PSEUDONYM, REDIS},
-    ("serving", "model-sync"): {S3_ID, S3_SECRET, PSEUDONYM},
-    # Prediction log and feedback, model metadata in S3, cache; never patient ids.
-    ("gateway", "gateway"): {DB, S3_ID, S3_SECRET, REDIS},
-    # `migrate` checks the placeholder secrets its service's settings check, even in prod.
-    ("migrate", "ingestion"): {DB, S3_SECRET, PSEUDONYM},
-    ("migrate", "annotation"): {DB, S3_SECRET, PSEUDONYM},
-    ("migrate", "gateway"): {DB, S3_SECRET},
+    # Only ingestion ever sees a raw patient id, so only it holds the pseudonym key.
+    ("annotation", "annotation"): {DB, S3_ID, S3_SECRET, REDIS},
+    ("training-worker", "worker"): {DB, S3_ID, S3_SECRET, REDIS},
+    ("serving", "model-sync"): {S3_ID, S3_SECRET},
+    # Prediction log and feedback, model metadata in S3, cache, the feedback-token key.
+    ("gateway", "gateway"): {DB, S3_ID, S3_SECRET, REDIS, FEEDBACK},
+    # `migrate` needs (and is checked for) the database only.
+    ("migrate", "ingestion"): {DB},
+    ("migrate", "annotation"): {DB},
+    ("migrate", "gateway"): {DB},
 }
 
 

@@ -28,6 +28,9 @@ async def test_upload_while_s3_is_down_is_503_and_stores_nothing(
     response = await upload(client, callers["uploader"], images.jpeg(seed=50))
     assert response.status_code == 503, response.text
     assert response.json()["error"] == "storage_unavailable"
+    # S3's own error text (endpoint, bucket, request ids) stays in the logs.
+    assert response.json()["detail"] == "the object store is unavailable; try again later"
+    assert settings.s3_endpoint_url not in response.text and settings.s3_bucket not in response.text
     assert "retry-after" in response.headers
     assert await row_count(app) == 0
     ready = await client.get("/readyz")

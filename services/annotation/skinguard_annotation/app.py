@@ -47,6 +47,7 @@ def create_app(settings: AnnotationSettings | None = None) -> FastAPI:
             "object_store": app.state.store.ping,
         },
         max_body_bytes=MAX_BODY_BYTES,
+        docs=settings.env != "prod",
     )
     app.state.settings = settings
     app.include_router(labels_router)

@@ -6,6 +6,7 @@ from skinguard_runtime.settings import CommonSettings
 
 
 class AnnotationSettings(CommonSettings):
+    uses = frozenset({"database", "s3", "redis"})
     annotation_host: str = "127.0.0.1"
     annotation_port: int = 8002
     # An image is disputed when more than this share of its current labels disagree with the consensus.

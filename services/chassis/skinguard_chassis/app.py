@@ -87,8 +87,12 @@ def create_service_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
     readiness_checks: Callable[[FastAPI], Mapping[str, Check]],
     max_body_bytes: int,
+    docs: bool = True,
 ) -> FastAPI:
-    app = FastAPI(title=f"SkinGuard {name}", version=version, description=description, lifespan=lifespan)
+    """``docs=False`` (production) serves no OpenAPI document or docs pages: no map of the API
+    for whoever reaches the service."""
+    pages = {} if docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    app = FastAPI(title=f"SkinGuard {name}", version=version, description=description, lifespan=lifespan, **pages)
     app.state.registry = CollectorRegistry()
     install_error_handlers(app)
     app.include_router(health_router(lambda: readiness_checks(app)))

@@ -12,11 +12,11 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import ColumnElement, DateTime, Enum, Select, String, func, select
+from sqlalchemy import DateTime, Enum, Select, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -118,7 +118,7 @@ def sees_only_own_images(principal: Principal) -> bool:
     return principal.role in (Role.uploader, Role.importer)
 
 
-def visible_images(query: Select, principal: Principal, owner: ColumnElement) -> Select:
+def visible_images(query: Select, principal: Principal, owner: Any) -> Select:
     """``query`` narrowed to the images ``principal`` may see; ``owner`` is the uploader column."""
     return query.where(owner == principal.user_id) if sees_only_own_images(principal) else query
 

@@ -15,6 +15,10 @@ from skinguard_runtime.settings import CommonSettings
 SettingsT = TypeVar("SettingsT", bound=CommonSettings)
 
 
+class MigrationSettings(CommonSettings):
+    uses = frozenset({"database"})
+
+
 def service_main(
     *,
     prog: str,
@@ -28,12 +32,15 @@ def service_main(
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("command", choices=["serve", "migrate"])
     args = parser.parse_args(argv)
+    if args.command == "migrate":
+        # Migrations need the database only: they are not handed (or checked for) other secrets.
+        migration = MigrationSettings()
+        configure_logging(migration.log_level, json_lines=migration.log_json)
+        for package in migration_packages:
+            upgrade(package, migration.database_url)
+        return 0
     settings = settings_factory()
     configure_logging(settings.log_level, json_lines=settings.log_json)
-    if args.command == "migrate":
-        for package in migration_packages:
-            upgrade(package, settings.database_url)
-        return 0
 
     import uvicorn
 

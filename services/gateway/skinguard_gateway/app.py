@@ -97,6 +97,7 @@ def create_app(settings: GatewaySettings | None = None, *, model_client: ModelCl
         },
         # base64 (/predict_base64) makes the largest accepted image 4/3 bigger.
         max_body_bytes=math.ceil(settings.max_upload_bytes * 4 / 3) + BODY_OVERHEAD_BYTES,
+        docs=settings.env != "prod",
     )
     app.state.settings = settings
     app.state.gateway_metrics = GatewayMetrics(app.state.registry)

@@ -69,9 +69,7 @@ class GatewaySettings(ImageIntakeSettings):
             min_blur_score=self.min_blur_score, min_brightness=self.min_brightness, max_brightness=self.max_brightness
         )
 
+    uses = frozenset({"database", "s3", "redis"})
+
     def _secrets(self) -> dict[str, str]:
-        # The gateway never pseudonymises patients, so it needs no real pseudonym key.
-        return {
-            "s3_secret_key": self.s3_secret_key.get_secret_value(),
-            "feedback_key": self.feedback_key.get_secret_value(),
-        }
+        return {**super()._secrets(), "feedback_key": self.feedback_key.get_secret_value()}

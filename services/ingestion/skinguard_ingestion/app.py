@@ -46,6 +46,7 @@ def create_app(settings: IngestionSettings | None = None) -> FastAPI:
             "object_store": app.state.store.ping,
         },
         max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
+        docs=settings.env != "prod",
     )
     app.state.settings = settings
     app.state.ingestion_metrics = IngestionMetrics(app.state.registry)

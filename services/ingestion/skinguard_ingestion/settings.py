@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from pydantic import SecretStr
+
 from skinguard_imaging import ImageLimits
 from skinguard_imaging.settings import ImageIntakeSettings
 
@@ -11,6 +13,12 @@ class IngestionSettings(ImageIntakeSettings):
     ingestion_port: int = 8001
     # Floor for both sides when an importer waives the minimum (HAM10000 copies are 200x150).
     low_resolution_floor: int = 128
+    # Keyed hash that turns patient identifiers into pseudonyms; ingestion is the only service
+    # that ever sees a raw patient id, so the only one that holds the key.
+    pseudonym_key: SecretStr = SecretStr("dev-pseudonym-key")
+
+    def _secrets(self) -> dict[str, str]:
+        return {**super()._secrets(), "pseudonym_key": self.pseudonym_key.get_secret_value()}
 
     @property
     def low_resolution_limits(self) -> ImageLimits:

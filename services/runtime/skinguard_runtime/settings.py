@@ -5,7 +5,8 @@ All values come from environment variables prefixed ``SKINGUARD_`` and are valid
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,22 +35,32 @@ class CommonSettings(BaseSettings):
     s3_timeout_seconds: float = 5.0
     presigned_url_ttl_seconds: int = 300
 
-    # Keyed hash that turns patient identifiers into pseudonyms; never stored in plain text.
-    pseudonym_key: SecretStr = SecretStr("dev-pseudonym-key")
+    # What the service talks to: with SKINGUARD_ENV=prod, the secrets of these must be real.
+    uses: ClassVar[frozenset[str]] = frozenset({"database", "s3"})
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> CommonSettings:
         if self.env == "prod":
             for name, value in self._secrets().items():
                 if value.startswith(DEV_SECRET_PREFIX) or len(value) < 16:
+                    what = (
+                        f"the password of SKINGUARD_{name.split()[0].upper()}"
+                        if " " in name
+                        else f"SKINGUARD_{name.upper()}"
+                    )
                     raise ValueError(
-                        f"SKINGUARD_{name.upper()} is a placeholder or shorter than 16 "
-                        "characters; set a real secret for SKINGUARD_ENV=prod"
+                        f"{what} is missing, a placeholder or shorter than 16 characters; "
+                        "set a real secret for SKINGUARD_ENV=prod"
                     )
         return self
 
     def _secrets(self) -> dict[str, str]:
-        return {
-            "s3_secret_key": self.s3_secret_key.get_secret_value(),
-            "pseudonym_key": self.pseudonym_key.get_secret_value(),
-        }
+        """Secret name -> value, of what this service ``uses``; subclasses add their own keys."""
+        secrets: dict[str, str] = {}
+        if "s3" in self.uses:
+            secrets["s3_secret_key"] = self.s3_secret_key.get_secret_value()
+        if "database" in self.uses:
+            secrets["database_url password"] = urlsplit(self.database_url).password or ""
+        if "redis" in self.uses:
+            secrets["redis_url password"] = urlsplit(self.redis_url).password or ""
+        return secrets

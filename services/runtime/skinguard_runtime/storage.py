@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Protocol
 
 import boto3
@@ -12,6 +13,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from skinguard_contracts.errors import ServiceUnavailable
 
 from .settings import CommonSettings
+
+logger = logging.getLogger(__name__)
+# What clients are told: S3's own error text (bucket names, endpoints, request ids) stays in the logs.
+UNAVAILABLE = "the object store is unavailable; try again later"
 
 
 class StorageUnavailable(ServiceUnavailable):
@@ -75,9 +80,11 @@ class S3ObjectStore:
                 raise ObjectMissing(kwargs.get("Key", "")) from error
             if _is_client_side(error):
                 raise
-            raise StorageUnavailable(f"object store error: {error}") from error
+            logger.warning("object store error on %s: %s", method, error)
+            raise StorageUnavailable(UNAVAILABLE) from error
         except BotoCoreError as error:
-            raise StorageUnavailable(f"object store unreachable: {error}") from error
+            logger.warning("object store unreachable on %s: %s", method, error)
+            raise StorageUnavailable(UNAVAILABLE) from error
 
     async def put_if_absent(self, key: str, data: bytes, content_type: str) -> bool:
         """Write ``data`` unless the key exists; True when this call created the object."""

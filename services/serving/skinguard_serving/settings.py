@@ -10,6 +10,7 @@ from skinguard_model_repository.settings import RepositorySettings
 
 
 class ServingSettings(RepositorySettings):
+    uses = frozenset()  # the model repository on disk only
     model_config_file_poll_wait_seconds: float = Field(10.0, ge=0)
     file_system_poll_wait_seconds: float = Field(1.0, gt=0)
 

@@ -9,6 +9,7 @@ from skinguard_runtime.settings import CommonSettings
 
 
 class WorkerSettings(CommonSettings):
+    uses = frozenset({"database", "s3", "redis"})
     work_dir: Path = Path("/tmp/skinguard-training")
     image_cache_dir: Path = Path("/tmp/skinguard-training/image-cache")
     # The quality gate (registry.decide): test ROC AUC >= floor and not worse than the promoted model
