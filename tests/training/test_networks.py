@@ -105,3 +105,22 @@ def test_a_diagnosis_head_sums_its_malignant_diagnoses() -> None:
     assert keras.ops.convert_to_numpy(malignant_probability_of(outputs)) == pytest.approx(expected)
     two = np.array([[0.3, 0.7]], np.float32)
     assert keras.ops.convert_to_numpy(malignant_probability_of(two)) == pytest.approx([0.7])
+
+
+def test_weights_files_are_read_from_the_weights_directory_only(tmp_path) -> None:
+    from skinguard_training.networks import weights_file
+
+    weights_dir = tmp_path / "weights"
+    weights_dir.mkdir()
+    trained = make_model(TrainingConfig(model_type="CNN", input_size=32)).get_layer("skin_cancer_cnn")
+    trained.save_weights(weights_dir / "cnn.weights.h5")
+    config = TrainingConfig(model_type="CNN", input_size=32, weights="cnn.weights.h5")
+    loaded = make_model(config, weights_dir).get_layer("skin_cancer_cnn")
+    assert all(np.array_equal(a, b) for a, b in zip(trained.get_weights(), loaded.get_weights(), strict=True))
+    # A link out of the directory is no way around it.
+    (tmp_path / "elsewhere.weights.h5").write_bytes((weights_dir / "cnn.weights.h5").read_bytes())
+    (weights_dir / "link.weights.h5").symlink_to(tmp_path / "elsewhere.weights.h5")
+    with pytest.raises(ValueError, match=r"no weights file 'link\.weights\.h5'"):
+        weights_file(TrainingConfig(model_type="CNN", weights="link.weights.h5"), weights_dir)
+    with pytest.raises(ValueError, match="no weights directory"):
+        make_model(config)

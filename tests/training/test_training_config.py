@@ -31,7 +31,7 @@ def test_a_cnn_without_weights_named_defaults_to_no_weights() -> None:
     "fields",
     [
         {"model_type": "EfficientNetLite0", "weights": "imagenet", "freeze_base": True, "trainable_layers": 20},
-        {"model_type": "ResNet50", "weights": "/models/resnet50_notop.weights.h5", "freeze_base": True},
+        {"model_type": "ResNet50", "weights": "resnet50_notop.weights.h5", "freeze_base": True},
         {"model_type": "MobileNetV3Small", "optimizer": "sgd", "input_size": 32, "batch_size": 1},
         {"label_granularity": "diagnosis", "max_crop_area": 2.0, "test_time_augmentation": "dihedral"},
         {"decision_threshold": 0.3, "calibration": "none", "learning_rate_schedule": "constant"},
@@ -70,7 +70,9 @@ def test_monitor_mode_follows_the_metric() -> None:
         ({"monitor": "val_f1"}, "monitor", "'val_auc', 'val_loss'"),
         ({"epochs": "many"}, "epochs", "valid integer"),
         ({"weights": "resnet.bin"}, "weights", "Keras weights file ending in"),
-        ({"weights": "relative/model.weights.h5"}, "weights", "must be absolute"),
+        ({"weights": "/etc/model.weights.h5"}, "weights", "not by a path"),
+        ({"weights": "../../model.weights.h5"}, "weights", "not by a path"),
+        ({"weights": "sub/model.weights.h5"}, "weights", "not by a path"),
         ({"learning_rat": 0.1}, "learning_rat", "Extra inputs are not permitted"),
     ],
 )

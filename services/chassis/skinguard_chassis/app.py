@@ -91,8 +91,15 @@ def create_service_app(
 ) -> FastAPI:
     """``docs=False`` (production) serves no OpenAPI document or docs pages: no map of the API
     for whoever reaches the service."""
-    pages = {} if docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
-    app = FastAPI(title=f"SkinGuard {name}", version=version, description=description, lifespan=lifespan, **pages)
+    app = FastAPI(
+        title=f"SkinGuard {name}",
+        version=version,
+        description=description,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.registry = CollectorRegistry()
     install_error_handlers(app)
     app.include_router(health_router(lambda: readiness_checks(app)))

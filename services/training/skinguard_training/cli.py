@@ -61,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cache_dir=arguments.cache_dir,
             model_name=arguments.model_name,
             dataset_id=str(dataset_path.resolve()),
+            weights_dir=Path(arguments.weights).resolve().parent if arguments.weights else None,
         )
     except DatasetError as error:
         return _fail(str(error))
@@ -83,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", type=Path, default=Path("training-output"))
     parser.add_argument("--config", type=Path, help="JSON file of TrainingConfig fields; flags override it")
     parser.add_argument("--model-type", choices=get_args(ModelType))
-    parser.add_argument("--weights", help="imagenet, none or a Keras weights file")
+    parser.add_argument("--weights", help="imagenet, none or the path of a Keras weights file")
     parser.add_argument("--input-size", type=int)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
@@ -122,7 +123,7 @@ _CONFIG_FLAGS = (
 def _config_flags(arguments: argparse.Namespace) -> dict[str, Any]:
     given = {name: getattr(arguments, name) for name in _CONFIG_FLAGS if getattr(arguments, name) is not None}
     if given.get("weights") not in (None, "imagenet", "none"):
-        given["weights"] = str(Path(given["weights"]).resolve())
+        given["weights"] = Path(given["weights"]).name  # in the weights directory: its folder
     return given
 
 

@@ -11,6 +11,7 @@ the config turns it off) -> normalisation -> base network -> global average pool
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 import keras
@@ -107,7 +108,7 @@ class ShadesOfGray(keras.layers.Layer):
 SHADES_OF_GRAY_POWER = 6.0
 
 
-def make_model(config: TrainingConfig) -> keras.Model:
+def make_model(config: TrainingConfig, weights_dir: Path | None = None) -> keras.Model:
     """The classifier: input ``image`` (float32, 0-255), output ``probabilities``: ``(batch, 2)``,
     or one per diagnosis with ``label_granularity="diagnosis"`` (``malignant_probability_of``).
 
@@ -120,7 +121,7 @@ def make_model(config: TrainingConfig) -> keras.Model:
     if config.colour_constancy == "shades_of_gray":
         x = ShadesOfGray(SHADES_OF_GRAY_POWER, name="colour_constancy")(x)
     x = PixelNormalisation(NORMALISATION[config.model_type], name="normalisation")(x)
-    base = _make_base(config, shape)
+    base = _make_base(config, shape, weights_dir)
     if config.freeze_base:
         _freeze(base, config.trainable_layers)
         x = base(x, training=False)
@@ -145,7 +146,18 @@ def malignant_probability_of(outputs):
     return ops.sum(ops.take(outputs, list(MALIGNANT_OUTPUTS), axis=1), axis=1)
 
 
-def _make_base(config: TrainingConfig, shape: tuple[int, int, int]) -> keras.Model:
+def weights_file(config: TrainingConfig, weights_dir: Path | None) -> Path:
+    """The config's weights file inside ``weights_dir``; refused anywhere else (links included)."""
+    if weights_dir is None:
+        raise ValueError(f"weights {config.weights!r} name a file, but no weights directory is configured")
+    directory = weights_dir.resolve()
+    path = (directory / config.weights).resolve()
+    if not path.is_relative_to(directory) or not path.is_file():
+        raise ValueError(f"no weights file {config.weights!r} in the weights directory {weights_dir}")
+    return path
+
+
+def _make_base(config: TrainingConfig, shape: tuple[int, int, int], weights_dir: Path | None) -> keras.Model:
     """The feature extractor, with its ImageNet or file weights loaded."""
     if config.model_type == "CNN":
         base = _skin_cancer_cnn(shape, dropout=config.dropout / 2, l2=config.l2)
@@ -157,7 +169,7 @@ def _make_base(config: TrainingConfig, shape: tuple[int, int, int]) -> keras.Mod
         imagenet = "imagenet" if config.weights == "imagenet" else None
         base = _KERAS_APPLICATIONS[config.model_type](include_top=False, weights=imagenet, input_shape=shape)
     if config.weights not in ("imagenet", "none"):
-        base.load_weights(config.weights)
+        base.load_weights(weights_file(config, weights_dir))
     return base
 
 

@@ -74,6 +74,7 @@ def run_training(
     model_name: str = "skinguard",
     dataset_id: str | None = None,
     dataset_version: int | str | None = None,
+    weights_dir: Path | None = None,
 ) -> RunResult:
     """Train ``config`` on the export's train split, pick the best epoch on validation, fit the
     calibration and the decision threshold on validation, export, and evaluate the exported
@@ -109,7 +110,7 @@ def run_training(
     callbacks: list = [CancellationCheck(cancel)]
     if on_progress is not None:
         callbacks.append(ProgressReporter(on_progress, config.log_every_n_batches))
-    trained = _train(config, export, splits, work_dir, callbacks)
+    trained = _train(config, export, splits, work_dir, callbacks, weights_dir)
     if cancel():
         raise TrainingCancelled("training cancelled before export")
 
@@ -224,7 +225,12 @@ def evaluate_on_test(
 
 
 def _train(
-    config: TrainingConfig, export: DatasetManifest, splits: dict, work_dir: Path, callbacks: list
+    config: TrainingConfig,
+    export: DatasetManifest,
+    splits: dict,
+    work_dir: Path,
+    callbacks: list,
+    weights_dir: Path | None,
 ) -> TrainResult:
     granularity = config.label_granularity
     return train(
@@ -245,4 +251,5 @@ def _train(
         work_dir=work_dir,
         callbacks=callbacks,
         class_weight=target_weights(splits["train"].labels, granularity) if config.use_class_weights else None,
+        weights_dir=weights_dir,
     )

@@ -12,6 +12,8 @@ class WorkerSettings(CommonSettings):
     uses = frozenset({"database", "s3", "redis"})
     work_dir: Path = Path("/tmp/skinguard-training")
     image_cache_dir: Path = Path("/tmp/skinguard-training/image-cache")
+    # The only place a job's `weights` file may come from (TrainingConfig names a file in it).
+    weights_dir: Path = Path("/var/lib/skinguard/weights")
     # The quality gate (registry.decide): test ROC AUC >= floor and not worse than the promoted model
     # by > margin; test sensitivity at the operating point >= target - tolerance; test ECE <= max;
     # and, with an external dataset version set, its AUC and sensitivity above their floors.

@@ -38,6 +38,7 @@ def train(
     work_dir: Path,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     class_weight: Mapping[int, float] | None = None,
+    weights_dir: Path | None = None,
 ) -> TrainResult:
     """Build, compile and fit ``make_model(config)``.
 
@@ -47,7 +48,7 @@ def train(
     TensorBoard scalars to ``work_dir/tensorboard``. Exceptions from callbacks propagate.
     """
     keras.utils.set_random_seed(config.seed)
-    model = make_model(config)
+    model = make_model(config, weights_dir)
     steps_per_epoch = int(train_batches.cardinality())
     if steps_per_epoch < 1:
         raise ValueError("the train batches must have a known, non-zero length")

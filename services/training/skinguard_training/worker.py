@@ -109,6 +109,7 @@ def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
             model_name=job.model_name,
             dataset_id=str(job.dataset_id),
             dataset_version=manifest.dataset.version,
+            weights_dir=settings.weights_dir,
         )
         external = None
         if settings.gate_external_dataset is not None:
