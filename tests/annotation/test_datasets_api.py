@@ -212,7 +212,7 @@ async def test_label_metadata_and_class_counts_per_source_are_frozen_with_the_ve
         ids[image["id"]] = (source, malignant)
     # A second annotator disagreeing: the consensus (a tie goes to malignant) keeps the agreeing metadata only.
     contested = next(image_id for image_id, (_, malignant) in ids.items() if malignant)
-    await label(contested, "benign", caller="importer", metadata={"dx": "bkl"})
+    await label(contested, "benign", caller="annotator_2", metadata={"dx": "bkl"})
     dataset = (await freeze(client, callers, seed=2)).json()
     sources = dataset["leakage_report"]["sources"]
     assert set(sources) == {"clinic-a", "clinic-b"}
