@@ -23,7 +23,7 @@ from pathlib import Path
 
 from skinguard_contracts.training_config import TrainingConfig
 from skinguard_datasets.layouts import as_exported_image, discover, read_file_uri
-from skinguard_training.data import PixelCache
+from skinguard_training.image_cache import PixelCache
 from skinguard_training.local_dataset import collections_manifest
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -114,7 +114,7 @@ def main() -> int:
 
     work_dir = arguments.work_dir
     cache = PixelCache(work_dir / "image-cache")
-    result = run_training(export, read_file_uri, config, work_dir / "run", on_progress, cache_dir=cache.directory)
+    result = run_training(export, read_file_uri, config, work_dir / "run", on_progress, cache=cache)
     outcome = evaluate_directory(
         result.export.directory, external, read_file_uri, cache=cache, work_dir=work_dir / "isic2020"
     )

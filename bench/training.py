@@ -34,7 +34,8 @@ from skinguard_contracts.manifest import DatasetManifest
 from skinguard_contracts.training_config import TrainingConfig
 from skinguard_datasets.layouts import read_file_uri
 from skinguard_training.augment import AugmentationPolicy
-from skinguard_training.data import PixelCache, SplitData, load_splits, make_dataset
+from skinguard_training.data import SplitData, load_splits, make_dataset
+from skinguard_training.image_cache import PixelCache
 from skinguard_training.keras_metrics import training_metrics
 from skinguard_training.losses import make_loss
 from skinguard_training.networks import make_model

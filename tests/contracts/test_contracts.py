@@ -85,6 +85,41 @@ def test_label_fields_are_found_where_imports_keep_them() -> None:
     assert (image.label_field("age"), image.diagnosis) == (70, "bcc")
 
 
+def test_stored_manifests_hold_no_personal_data() -> None:
+    personal = {"notes": "seen by Dr A, patient anxious", "lesion_id": "L-7", "patient_pseudonym": "p-9"}
+    image = ExportedImage(
+        id="x",
+        url="s3://b/images/ab",
+        label="malignant",
+        metadata={
+            **personal,
+            "sha256": "ab",
+            "group": "g-x",
+            "source": "clinic-a",
+            "location": "back",
+            "width": 600,
+            "label_metadata": {"comment": "free text", "import": {"dx": "mel", "age": 70, "image_id": "ISIC_1"}},
+        },
+    )
+    full = DatasetManifest(images=[image], splits=Splits(train=["x"]))
+    membership, for_worker = full.membership(), full.for_worker()
+    assert membership.images[0].metadata == {
+        "sha256": "ab",
+        "group": "g-x",
+        "source": "clinic-a",
+        "label_metadata": {"dx": "mel"},
+    }
+    worker_image = for_worker.images[0]
+    assert worker_image.metadata["location"] == "back" and worker_image.metadata["label_metadata"] == {
+        "dx": "mel",
+        "age": 70,
+    }
+    for stored in (membership, for_worker):
+        text = stored.model_dump_json()
+        assert not any(value in text for value in (*personal.values(), "free text", "ISIC_1"))
+        assert stored.splits == full.splits and stored.images[0].diagnosis == "mel"
+
+
 def test_the_versions_index_round_trips_and_refuses_doubles() -> None:
     index = VersionsIndex(
         model="m",

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from skinguard_chassis.auth import ApiKey
+from skinguard_runtime.storage import S3ObjectStore
 from support import images
 from support.apps import fetch
 from support.system import bucket_keys
@@ -108,6 +109,22 @@ async def test_erasure_removes_object_and_row(client, callers, s3, settings):
     assert again.status_code == 404
     reupload = await upload(client, callers["uploader"], images.jpeg(seed=42))
     assert reupload.status_code == 201 and reupload.json()["id"] != created["id"]
+
+
+async def test_erasure_in_a_versioned_bucket_leaves_no_old_version_behind(s3, settings):
+    bucket = f"versioned-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    store = S3ObjectStore(settings.model_copy(update={"s3_bucket": bucket}))
+    for body in (b"first", b"second"):
+        await store.put("images/abc", body, "image/png")
+    await store.put("images/abcd", b"a neighbour", "image/png")
+    await store.delete("images/abc")
+    listed = s3.list_object_versions(Bucket=bucket)
+    remaining = [entry["Key"] for entry in listed.get("Versions", []) + listed.get("DeleteMarkers", [])]
+    assert remaining == ["images/abcd"]  # every version and marker of the erased key gone, the neighbour kept
+    await store.delete("images/abcd")
+    await store.delete("images/never-stored")  # nothing to erase is not an error
 
 
 async def test_who_may_erase(client, callers):

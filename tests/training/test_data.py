@@ -8,10 +8,11 @@ import pytest
 
 from skinguard_contracts.manifest import DatasetManifest
 from skinguard_imaging import to_model_input
-from skinguard_training import data
+from skinguard_training import data, image_cache
 from skinguard_training.augment import AugmentationPolicy
-from skinguard_training.data import PixelCache, load_splits, make_dataset
+from skinguard_training.data import load_splits, make_dataset
 from skinguard_training.errors import DatasetError, TrainingCancelled
+from skinguard_training.image_cache import PixelCache
 
 from .conftest import fetch_from
 
@@ -52,7 +53,7 @@ def test_each_image_is_decoded_once_then_read_from_the_cache(
     def no_decoding(data: bytes, size: int) -> np.ndarray:
         raise AssertionError("decoded again")
 
-    monkeypatch.setattr(data, "to_model_input", no_decoding)
+    monkeypatch.setattr(image_cache, "to_model_input", no_decoding)
     again = _load(tiny_dataset, tmp_path)
     assert np.array_equal(first["train"].pixels, again["train"].pixels)
 

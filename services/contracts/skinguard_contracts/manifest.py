@@ -8,17 +8,34 @@
 ``s3://bucket/key``, a presigned http(s) URL or, from a local folder, a ``file://`` URI.
 ``metadata`` holds the image's fields (source, location, lesion id, patient pseudonym, group,
 sha256...) and, under ``label_metadata``, what the labels said besides the label (diagnosis,
-age, sex). The annotation service writes it (``datasets/<id>/manifest.json`` and
-``GET /api/datasets/{id}/export``); the training worker, the CLI and benchmarks read it.
+age, sex). The annotation service serves it live (``GET /api/datasets/{id}/export``); what it
+stores in S3 is narrower, so that erasing an image leaves none of its personal data behind:
+``datasets/<id>/manifest.json`` is the ``membership()`` (ids, content hashes, labels, groups,
+sources, splits) and a job's ``jobs/<id>/dataset.json`` is ``for_worker()`` (plus the body
+site and the label fields that evaluation slices need; never notes, lesion ids or patient
+pseudonyms). The training worker, the CLI and benchmarks read it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .labels import SPLIT_NAMES, Label, SplitName, diagnosis_code
+
+# What the labels may say besides benign/malignant that a dataset keeps: coded fields, no free text.
+LABEL_FIELDS = ("dx", "dx_type", "diagnosis", "age", "sex")
+_MEMBERSHIP_FIELDS = ("sha256", "group", "source")
+_WORKER_FIELDS = (*_MEMBERSHIP_FIELDS, "format", "width", "height", "location")
+
+
+def coded_label_fields(label_metadata: dict[str, Any]) -> dict[str, Any]:
+    """The ``LABEL_FIELDS`` of a label's metadata, a bulk import's (under ``import``) included."""
+    imported = label_metadata.get("import")
+    merged = {**(imported if isinstance(imported, dict) else {}), **label_metadata}
+    return {name: merged[name] for name in LABEL_FIELDS if merged.get(name) not in (None, "")}
 
 
 class ExportedImage(BaseModel):
@@ -41,6 +58,13 @@ class ExportedImage(BaseModel):
     def diagnosis(self) -> str | None:
         """The HAM10000 code of the labelled diagnosis, when the label's metadata names a known one."""
         return diagnosis_code(self.label_field("dx")) or diagnosis_code(self.label_field("diagnosis"))
+
+    def narrowed(self, image_fields: Iterable[str], label_fields: Iterable[str]) -> ExportedImage:
+        """This image with only these metadata fields and these (coded) label fields."""
+        label_metadata = coded_label_fields(self.metadata.get("label_metadata") or {})
+        metadata: dict[str, Any] = {name: self.metadata[name] for name in image_fields if name in self.metadata}
+        metadata["label_metadata"] = {name: label_metadata[name] for name in label_fields if name in label_metadata}
+        return self.model_copy(update={"metadata": metadata})
 
 
 class Splits(BaseModel):
@@ -89,6 +113,20 @@ class DatasetManifest(BaseModel):
 
     def empty_splits(self) -> list[SplitName]:
         return [name for name in SPLIT_NAMES if not self.splits.of(name)]
+
+    def membership(self) -> DatasetManifest:
+        """What a frozen manifest in S3 keeps: ids, content hashes, labels (diagnosis codes too),
+        groups, sources and splits."""
+        return self._narrowed(_MEMBERSHIP_FIELDS, ("dx", "diagnosis"))
+
+    def for_worker(self) -> DatasetManifest:
+        """What a training or evaluation job is given: the membership plus image size, body site
+        and the coded label fields its evaluation slices by."""
+        return self._narrowed(_WORKER_FIELDS, LABEL_FIELDS)
+
+    def _narrowed(self, image_fields: Iterable[str], label_fields: Iterable[str]) -> DatasetManifest:
+        images = [image.narrowed(image_fields, label_fields) for image in self.images]
+        return self.model_copy(update={"images": images})
 
     def without(self, image_ids: set[str]) -> DatasetManifest:
         """The manifest less these images (erased since freezing), in every split."""

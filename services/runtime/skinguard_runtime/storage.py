@@ -119,7 +119,24 @@ class S3ObjectStore:
         return True
 
     async def delete(self, key: str) -> None:
-        await self._call("delete_object", Bucket=self.bucket, Key=key)
+        """Remove the object and, in a versioned bucket, every older version and delete marker of
+        it: an erased photo leaves nothing behind."""
+        versions = await self._versions_of(key)
+        if not versions:
+            await self._call("delete_object", Bucket=self.bucket, Key=key)
+        for version_id in versions:
+            await self._call("delete_object", Bucket=self.bucket, Key=key, VersionId=version_id)
+
+    async def _versions_of(self, key: str) -> list[str]:
+        version_ids: list[str] = []
+        request = {"Bucket": self.bucket, "Prefix": key}
+        while True:
+            page = await self._call("list_object_versions", **request)
+            entries = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+            version_ids += [entry["VersionId"] for entry in entries if entry["Key"] == key]
+            if not page.get("IsTruncated"):
+                return version_ids
+            request.update(KeyMarker=page["NextKeyMarker"], VersionIdMarker=page["NextVersionIdMarker"])
 
     def presigned_get_url(self, key: str, ttl_seconds: int) -> str:
         return self._presign_client.generate_presigned_url(

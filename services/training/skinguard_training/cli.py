@@ -25,6 +25,7 @@ from skinguard_contracts.training_config import ModelType, OptimizerName, Traini
 from skinguard_datasets.layouts import read_file_uri
 
 from .errors import DatasetError
+from .image_cache import PixelCache
 from .local_dataset import read_local_dataset
 
 
@@ -58,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config,
             output_dir,
             on_progress=_print_progress,
-            cache_dir=arguments.cache_dir,
+            cache=PixelCache(arguments.cache_dir) if arguments.cache_dir else None,
             model_name=arguments.model_name,
             dataset_id=str(dataset_path.resolve()),
             weights_dir=Path(arguments.weights).resolve().parent if arguments.weights else None,

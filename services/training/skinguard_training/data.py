@@ -1,17 +1,14 @@
 """Training inputs: each image decoded once, cached by content, and served as ``tf.data`` batches.
 
 Every image goes through ``to_model_input`` (the gateway's preprocessing) once; the result is
-cached as ``<cache>/<size>px/<sha256 of the bytes>.npy``, so a later run on the same images, or
-on another dataset version sharing them, decodes nothing. A split's pixels are gathered into
+kept in the ``PixelCache`` (``image_cache``), so a later run on the same images, or on another
+dataset version sharing them, decodes nothing. A split's pixels are gathered into
 one ``uint8`` memory-mapped array; batches are gathered from it by index (one numpy call per
 batch, not per image), augmented with TensorFlow ops on the whole batch and prefetched.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,10 +19,10 @@ import tensorflow as tf
 
 from skinguard_contracts.labels import CLASS_NAMES, SPLIT_NAMES, SplitName
 from skinguard_contracts.manifest import DatasetManifest, ExportedImage
-from skinguard_imaging import to_model_input
 
 from .augment import AugmentationPolicy, augment_batch
 from .errors import DatasetError, TrainingCancelled
+from .image_cache import PixelCache
 
 Fetch = Callable[[ExportedImage], bytes]  # an image's bytes from its manifest entry (S3, HTTP, file)
 _FETCH_THREADS = 8  # fetching is mostly waiting on S3 or HTTP; decoding releases the GIL
@@ -41,24 +38,6 @@ class SplitData:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-class PixelCache:
-    """Model inputs by image content and size, as ``.npy`` files written atomically."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    def model_input(self, data: bytes, size: int) -> np.ndarray:
-        path = self.directory / f"{size}px" / f"{hashlib.sha256(data).hexdigest()}.npy"
-        if path.exists():
-            return np.load(path)
-        pixels = to_model_input(data, size)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as file:
-            np.save(file, pixels)
-        os.replace(file.name, path)
-        return pixels
 
 
 def load_splits(

@@ -36,10 +36,11 @@ from skinguard_database import sync_engine
 from skinguard_registry.records import JobState, ModelEvaluation, ModelVersion
 from skinguard_runtime.storage import s3_client
 
-from .data import Fetch, PixelCache, load_images
+from .data import Fetch, load_images
 from .dataset_source import job_dataset
 from .errors import DatasetError
 from .evaluate import malignant_probabilities, score, slice_attributes, write_report
+from .image_cache import PixelCache
 from .jobs import now, upload_directory
 from .model_card import summary, write_model_card
 from .model_export import load_served
@@ -176,7 +177,7 @@ def run_evaluation_job(settings, evaluation_id: uuid.UUID) -> str:
             model_dir,
             dataset_images(manifest, split),
             fetch,
-            cache=PixelCache(settings.image_cache_dir),
+            cache=settings.image_cache(),
             work_dir=work_dir / "data",
         )
         prefix = evaluation_prefix(model_name, version, evaluation_id)

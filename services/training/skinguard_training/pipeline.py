@@ -4,7 +4,7 @@ load -> train -> calibrate and choose the operating point on validation -> expor
 This is what the Celery task and the CLI call. Files under ``work_dir``:
 
     arrays/<split>.npy      the split's pixels (uint8 memory map)
-    image-cache/            decoded images by content hash, unless ``cache_dir`` points elsewhere
+    image-cache/            decoded images by content hash, unless a ``cache`` is given
     checkpoints/            best (or every) epoch, Keras format
     export/                 the model version: SavedModel, model.tflite, metadata.json,
                             model_card.{json,md}, evaluation.json, validation.json, history.json,
@@ -31,9 +31,10 @@ from skinguard_contracts.training_config import TrainingConfig
 from .augment import augmentation_policy
 from .calibration import Calibrator, fit_calibration
 from .callbacks import CancelFn, CancellationCheck, ProgressFn, ProgressReporter
-from .data import Fetch, PixelCache, SplitData, load_splits, make_dataset
+from .data import Fetch, SplitData, load_splits, make_dataset
 from .errors import DatasetError, TrainingCancelled
 from .evaluate import Predict, malignant_probabilities, score, slice_attributes, write_report
+from .image_cache import PixelCache
 from .losses import target_weights
 from .model_card import training_data_summary, write_model_card
 from .model_export import (
@@ -70,7 +71,7 @@ def run_training(
     on_progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
     *,
-    cache_dir: Path | None = None,
+    cache: PixelCache | None = None,
     model_name: str = "skinguard",
     dataset_id: str | None = None,
     dataset_version: int | str | None = None,
@@ -103,7 +104,7 @@ def run_training(
         export,
         fetch,
         size=config.input_size,
-        cache=PixelCache(cache_dir or work_dir / "image-cache"),
+        cache=cache or PixelCache(work_dir / "image-cache"),
         arrays_dir=work_dir / "arrays",
         should_cancel=cancel,
     )

@@ -7,11 +7,18 @@ from pydantic import Field
 
 from skinguard_runtime.settings import CommonSettings
 
+from .image_cache import PixelCache
+
 
 class WorkerSettings(CommonSettings):
     uses = frozenset({"database", "s3", "redis"})
     work_dir: Path = Path("/tmp/skinguard-training")
     image_cache_dir: Path = Path("/tmp/skinguard-training/image-cache")
+    # Bounds of the decoded-pixel cache, and how often the worker sweeps it (also dropping the
+    # entries of erased images): the longest an erased photo's pixels stay on the worker's disk.
+    image_cache_max_bytes: int = Field(20 * 2**30, gt=0)
+    image_cache_max_age_seconds: float = Field(7 * 86400, gt=0)
+    image_cache_sweep_seconds: float = Field(600, gt=0)
     # The only place a job's `weights` file may come from (TrainingConfig names a file in it).
     weights_dir: Path = Path("/var/lib/skinguard/weights")
     # The quality gate (registry.decide): test ROC AUC >= floor and not worse than the promoted model
@@ -34,6 +41,11 @@ class WorkerSettings(CommonSettings):
     worker_concurrency: int = Field(1, ge=1)
     # Touched while the worker process lives (liveness/readiness for make run and Kubernetes).
     heartbeat_file: Path = Path("/tmp/skinguard-worker.alive")
+
+    def image_cache(self) -> PixelCache:
+        return PixelCache(
+            self.image_cache_dir, max_bytes=self.image_cache_max_bytes, max_age_seconds=self.image_cache_max_age_seconds
+        )
 
     @property
     def stale_after_seconds(self) -> float:

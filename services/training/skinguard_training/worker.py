@@ -12,12 +12,14 @@ import logging
 import shutil
 import sys
 import threading
+import time
 import uuid
 
 from celery import Celery, signals
 from redis import Redis
 from redis.exceptions import RedisError
 
+from skinguard_contracts.keys import IMAGES_PREFIX
 from skinguard_contracts.tasks import EVALUATE_TASK, TRAIN_TASK, TRAINING_QUEUE, cancel_key
 from skinguard_contracts.training_config import TrainingConfig
 from skinguard_database import sync_engine
@@ -105,7 +107,7 @@ def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
             work_dir,
             on_progress,
             should_cancel,
-            cache_dir=settings.image_cache_dir,
+            cache=settings.image_cache(),
             model_name=job.model_name,
             dataset_id=str(job.dataset_id),
             dataset_version=manifest.dataset.version,
@@ -137,7 +139,6 @@ def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
 
 def gate_evaluation(settings: WorkerSettings, s3, model_dir, work_dir, should_cancel) -> GateExternal:
     """Evaluate the exported candidate on the gate's external dataset version (every image)."""
-    from .data import PixelCache
     from .evaluation_job import dataset_images, evaluate_directory, result_of
 
     dataset_id = settings.gate_external_dataset
@@ -147,19 +148,34 @@ def gate_evaluation(settings: WorkerSettings, s3, model_dir, work_dir, should_ca
         model_dir,
         dataset_images(manifest, None),
         fetch,
-        cache=PixelCache(settings.image_cache_dir),
+        cache=settings.image_cache(),
         work_dir=work_dir,
         should_cancel=should_cancel,
     )
     return GateExternal(dataset_id, result_of(outcome.evaluation, manifest, None), outcome.report_dir)
 
 
+def sweep_image_cache(settings: WorkerSettings, s3) -> int:
+    """Bound the pixel cache and drop the entries of images no longer in the bucket (erased)."""
+    stored: set[str] = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.s3_bucket, Prefix=IMAGES_PREFIX):
+        stored.update(item["Key"].removeprefix(IMAGES_PREFIX) for item in page.get("Contents", []))
+    removed = settings.image_cache().sweep(stored.__contains__)
+    if removed:
+        logger.info("swept %d entries from the image cache", removed)
+    return removed
+
+
 def _keep_heartbeat(settings: WorkerSettings) -> None:
-    """Touch the liveness file and fail jobs whose worker vanished without the queue noticing."""
+    """Touch the liveness file, fail jobs whose worker vanished without the queue noticing and,
+    every ``image_cache_sweep_seconds``, sweep the pixel cache."""
     engine = sync_engine(settings.database_url)
+    s3 = s3_client(settings)
     stale_after = settings.stale_after_seconds
+    next_sweep = time.monotonic()
 
     def beat() -> None:
+        nonlocal next_sweep
         while True:
             settings.heartbeat_file.touch()
             try:
@@ -167,7 +183,13 @@ def _keep_heartbeat(settings: WorkerSettings) -> None:
                     logger.warning("failed a training job with no heartbeat", extra={"job_id": str(job_id)})
             except Exception:
                 logger.exception("could not check for stale training jobs")
-            threading.Event().wait(HEARTBEAT_SECONDS)
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + settings.image_cache_sweep_seconds
+                try:
+                    sweep_image_cache(settings, s3)
+                except Exception:
+                    logger.exception("could not sweep the image cache")
+            threading.Event().wait(min(HEARTBEAT_SECONDS, settings.image_cache_sweep_seconds))
 
     threading.Thread(target=beat, daemon=True, name="heartbeat").start()
 

@@ -21,7 +21,7 @@ from skinguard_contracts.errors import Invalid, NotFound
 from skinguard_contracts.keys import dataset_manifest_key as manifest_key
 from skinguard_contracts.keys import job_dataset_key
 from skinguard_contracts.labels import SPLIT_NAMES
-from skinguard_contracts.manifest import DatasetHeader, DatasetManifest, ExportedImage, Splits
+from skinguard_contracts.manifest import DatasetHeader, DatasetManifest, ExportedImage, Splits, coded_label_fields
 from skinguard_datasets.splitting import Candidate, split_dataset
 from skinguard_imaging import NEAR_DUPLICATE_MAX_DISTANCE, near_duplicate_pairs
 from skinguard_runtime.storage import ObjectStore
@@ -117,7 +117,8 @@ async def create_dataset(
         ],
         url_of=lambda image: f"s3://{bucket}/{image.object_key}",
     )
-    await store.put_if_absent(manifest_key(dataset.id), manifest.model_dump_json().encode(), "application/json")
+    membership = manifest.membership().model_dump_json().encode()
+    await store.put_if_absent(manifest_key(dataset.id), membership, "application/json")
     on_rollback(session, lambda: store.delete(manifest_key(dataset.id)))  # no rows, no manifest
     session.add(dataset)
     session.add_all(
@@ -136,8 +137,9 @@ async def create_dataset(
 
 
 async def consensus_label_metadata(session: AsyncSession, rows: list[tuple]) -> dict[uuid.UUID, dict[str, Any]]:
-    """Per image, what its current annotations agreeing with the consensus said besides the label
-    (diagnosis, age, sex...), the newest annotation's value winning."""
+    """Per image, the coded fields (``LABEL_FIELDS``: diagnosis, age, sex) its current annotations
+    agreeing with the consensus gave besides the label, the newest annotation's value winning.
+    Free text is not kept: these rows outlive an erased image."""
     consensus = {image.id: label for image, label in rows}
     ids = list(consensus)
     merged: dict[uuid.UUID, dict[str, Any]] = {}
@@ -149,7 +151,7 @@ async def consensus_label_metadata(session: AsyncSession, rows: list[tuple]) -> 
         )
         for image_id, label, meta in found:
             if meta and consensus[image_id] == label:
-                merged.setdefault(image_id, {}).update(meta)
+                merged.setdefault(image_id, {}).update(coded_label_fields(meta))
     return merged
 
 
@@ -221,9 +223,10 @@ def s3_url_of(bucket: str) -> Callable[[ImageView], str]:
 async def snapshot_for_job(
     session: AsyncSession, store: ObjectStore, bucket: str, dataset: Dataset, job_id: uuid.UUID
 ) -> None:
-    """Write the dataset's export as of now (erased images left out, ``s3://`` URLs) where the
-    job will read it, ``jobs/<id>/dataset.json``; removed again if the request rolls back."""
+    """Write the dataset's export as of now (erased images left out, ``s3://`` URLs, only the
+    fields a job uses) where the job will read it, ``jobs/<id>/dataset.json``; removed again if
+    the request rolls back."""
     export = await export_dataset(session, dataset, s3_url_of(bucket))
     key = job_dataset_key(job_id)
-    await store.put(key, export.model_dump_json().encode(), "application/json")
+    await store.put(key, export.for_worker().model_dump_json().encode(), "application/json")
     on_rollback(session, lambda: store.delete(key))
