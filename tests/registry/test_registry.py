@@ -105,9 +105,10 @@ def test_rollback_without_an_earlier_promotion_leaves_nothing_promoted():
 
 
 def test_versions_index_labels_the_promoted_version_stable():
-    index = versions_index("m", [version(2, ModelStatus.promoted, 1), version(1, ModelStatus.archived, 9)])
+    index = versions_index("m", [version(2, ModelStatus.promoted, 1), version(1, ModelStatus.archived, 9)], 7)
     assert index.model_dump() == {
         "model": "m",
+        "generation": 7,
         "versions": [
             {"version": 1, "status": "archived", "labels": []},
             {"version": 2, "status": "promoted", "labels": ["stable"]},

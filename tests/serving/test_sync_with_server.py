@@ -12,7 +12,7 @@ import pytest
 import skinguard_model_sync.sync
 from skinguard_model_repository.models_config import read_model_config_file, set_version_labels
 from skinguard_model_sync.settings import SyncSettings
-from skinguard_model_sync.sync import ModelSync, s3_client
+from skinguard_model_sync.sync import ModelSync, SyncError, s3_client
 
 from .helpers import DEADLINE, State, predict_request, wait_until
 
@@ -53,9 +53,10 @@ class Registry:
         for extra in ("metadata.json", "model.tflite", "plots/roc.png"):
             self.s3.put_object(Bucket=self.bucket, Key=f"{prefix}/{extra}", Body=b"{}")
 
-    def set_versions(self, *versions: tuple[int, str, list[str]]) -> None:
+    def set_versions(self, *versions: tuple[int, str, list[str]], generation: int = 0) -> None:
         body = {
             "model": self.model,
+            "generation": generation,
             "versions": [{"version": v, "status": s, "labels": labels} for v, s, labels in versions],
         }
         self.s3.put_object(Bucket=self.bucket, Key=f"models/{self.model}/versions.json", Body=json.dumps(body).encode())
@@ -105,6 +106,21 @@ def test_sync_places_promoted_versions_moves_labels_and_removes_retired_ones(set
 
     sync.sync_model(model)
     assert on_disk(settings, model) == ["1", "2"]
+
+
+def test_an_index_older_than_the_one_applied_is_not_followed(settings, model, registry):
+    sync = ModelSync(settings)
+    registry.set_versions((1, "promoted", []), (2, "promoted", []), generation=5)
+    sync.sync_model(model)
+    assert labels(settings) == {"stable": 2}
+    # A late write of generation 4 (version 2 not yet promoted) must not roll serving back.
+    registry.set_versions((1, "promoted", []), (2, "candidate", []), generation=4)
+    with pytest.raises(SyncError, match="generation 4, older than generation 5"):
+        sync.sync_model(model)
+    assert labels(settings) == {"stable": 2} and on_disk(settings, model) == ["1", "2"]
+    registry.set_versions((1, "promoted", []), (2, "archived", []), generation=6)
+    sync.sync_model(model)
+    assert labels(settings) == {"stable": 1}
 
 
 class DroppingClient:

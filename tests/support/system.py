@@ -30,6 +30,7 @@ TABLES = (
     "training_jobs",
     "model_versions",
     "model_evaluations",
+    "model_index_generations",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,25 @@ async def test_rollback_restores_the_previous_promotion(app, client, callers, da
     not_promoted = await client.post("/api/models/derm/3/rollback", headers=callers["admin"].headers)
     assert not_promoted.status_code == 409
     assert (await client.post("/api/models/derm/9/promote", headers=callers["admin"].headers)).status_code == 404
+
+
+async def test_concurrent_promotions_leave_the_index_in_step_with_the_registry(
+    app, client, callers, dataset, s3, settings
+):
+    await seed_versions(app, dataset["id"])
+    order = [1, 3, 2, 1, 3, 2, 1, 2]
+    responses = await asyncio.gather(
+        *(client.post(f"/api/models/derm/{number}/promote", headers=callers["admin"].headers) for number in order)
+    )
+    assert {response.status_code for response in responses} <= {200, 409}
+    changes = sum(response.status_code == 200 for response in responses)
+    statuses = {
+        v["version"]: v["status"]
+        for v in (await client.get("/api/models", headers=callers["admin"].headers)).json()["items"]
+    }
+    written = index(s3, settings)
+    assert {v["version"]: v["status"] for v in written["versions"]} == statuses
+    assert written["generation"] == changes  # one write per committed change, the last one last
 
 
 async def test_one_promoted_version_per_model_is_enforced_by_the_database(app, dataset):

@@ -55,7 +55,11 @@ async def test_job_trains_registers_and_publishes_a_loadable_savedmodel(
     metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
     assert metadata["class_names"] == ["benign", "malignant"]
     index = json.loads(s3.get_object(Bucket=settings.s3_bucket, Key="models/tiny/versions.json")["Body"].read())
-    assert index == {"model": "tiny", "versions": [{"version": 1, "status": "promoted", "labels": ["stable"]}]}
+    assert index == {
+        "model": "tiny",
+        "generation": 1,
+        "versions": [{"version": 1, "status": "promoted", "labels": ["stable"]}],
+    }
 
     import tensorflow as tf
 

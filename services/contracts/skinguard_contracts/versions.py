@@ -1,6 +1,7 @@
 """``models/<name>/versions.json``: every version's status; the promoted one is labelled ``stable``.
 
-Written by the registry on every change, read by model-sync.
+Written by the registry on every change, read by model-sync. ``generation`` grows with every
+write; model-sync never applies one older than it already has (0: written before generations).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class VersionsIndex(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     model: str
+    generation: int = Field(0, ge=0)
     versions: list[IndexedVersion]
 
     @model_validator(mode="after")

@@ -56,6 +56,7 @@ class ModelSync:
         self.settings = settings
         self._s3 = client or s3_client(settings)
         self._bucket = settings.s3_bucket
+        self._applied_generation: dict[str, int] = {}  # per model: the newest index synced
 
     def sync_all(self) -> list[SyncResult]:
         """One cycle over every model; a model that fails is logged and skipped."""
@@ -69,6 +70,12 @@ class ModelSync:
 
     def sync_model(self, model: str) -> SyncResult:
         manifest = self._manifest(model)
+        applied = self._applied_generation.get(model, 0)
+        if manifest.generation < applied:
+            raise SyncError(
+                f"{versions_index_key(model)} is generation {manifest.generation}, older than "
+                f"generation {applied} already applied: a stale write, not followed"
+            )
         plan = plan_sync(manifest, self.settings.sync_keep_versions)
         base_path = self.settings.model_repository / model
         base_path.mkdir(parents=True, exist_ok=True)
@@ -89,6 +96,7 @@ class ModelSync:
                 _remove_version(base_path, version)
         else:
             log.warning("%s promotes no version; nothing removed", versions_index_key(model))
+        self._applied_generation[model] = manifest.generation
         log.info("synced model %s", model, extra={"downloaded": downloaded, "removed": removed, "labels": plan.labels})
         return SyncResult(model, downloaded, removed, plan.labels)
 

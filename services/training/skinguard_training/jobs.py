@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from skinguard_contracts.keys import evaluation_prefix, model_prefix, versions_index_key
 from skinguard_registry.gate import GateEvidence, GatePolicy, decide
-from skinguard_registry.promotion import promote, versions_index
+from skinguard_registry.promotion import index_generation_bump, promote, versions_index, versions_of
 from skinguard_registry.records import (
     EvaluationPurpose,
     JobState,
@@ -215,14 +215,21 @@ def publish(
         else:
             candidate.status = ModelStatus.rejected
         session.flush()
-        index = versions_index(job.model_name, versions)
-    s3.put_object(
-        Bucket=settings.s3_bucket,
-        Key=versions_index_key(job.model_name),
-        Body=index.model_dump_json().encode(),
-        ContentType="application/json",
-    )
+    publish_index(engine, s3, settings.s3_bucket, job.model_name)
     return candidate
+
+
+def publish_index(engine: Engine, s3, bucket: str, model_name: str) -> None:
+    """Write ``versions.json`` from the committed state, under the model's index lock."""
+    with Session(engine) as session, session.begin():
+        generation = session.execute(index_generation_bump(model_name)).scalar_one()
+        versions = list(session.scalars(versions_of(model_name)))
+        s3.put_object(
+            Bucket=bucket,
+            Key=versions_index_key(model_name),
+            Body=versions_index(model_name, versions, generation).model_dump_json().encode(),
+            ContentType="application/json",
+        )
 
 
 def _evidence(evaluation: dict[str, Any], external: GateExternal | None) -> GateEvidence:

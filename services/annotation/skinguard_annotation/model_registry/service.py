@@ -17,7 +17,7 @@ from skinguard_chassis.sessions import after_commit
 from skinguard_contracts.errors import Conflict, Invalid, NotFound, ServiceUnavailable
 from skinguard_contracts.keys import model_card_key, versions_index_key
 from skinguard_contracts.tasks import EVALUATE_TASK, TRAIN_TASK, TRAINING_QUEUE, cancel_key
-from skinguard_registry.promotion import promote, rollback, versions_index
+from skinguard_registry.promotion import index_generation_bump, promote, rollback, versions_index, versions_of
 from skinguard_registry.records import (
     EvaluationPurpose,
     JobState,
@@ -168,10 +168,19 @@ async def _versions_for_update(
     return target, versions
 
 
-def _publish_index(session: AsyncSession, store: ObjectStore, model_name: str, versions: list[ModelVersion]) -> None:
-    """Once committed, write the index model-sync follows (rewritten by the next change if S3 fails)."""
-    body = versions_index(model_name, versions).model_dump_json().encode()
-    after_commit(session, lambda: store.put(versions_index_key(model_name), body, "application/json"))
+def _publish_index(session: AsyncSession, store: ObjectStore, model_name: str) -> None:
+    """Once committed, write the index model-sync follows from the committed state, under the
+    model's index lock (``skinguard_registry.promotion``); rewritten by the next change if S3 fails."""
+    engine = session.bind
+
+    async def write() -> None:
+        async with AsyncSession(engine) as fresh, fresh.begin():
+            generation = (await fresh.execute(index_generation_bump(model_name))).scalar_one()
+            versions = list(await fresh.scalars(versions_of(model_name)))
+            body = versions_index(model_name, versions, generation).model_dump_json().encode()
+            await store.put(versions_index_key(model_name), body, "application/json")
+
+    after_commit(session, write)
 
 
 async def promote_version(session: AsyncSession, store: ObjectStore, model_name: str, version: int) -> ModelVersion:
@@ -181,7 +190,7 @@ async def promote_version(session: AsyncSession, store: ObjectStore, model_name:
     promote(target, versions)
     target.gate = {**target.gate, "override": "promoted by a person"}
     await session.flush()
-    _publish_index(session, store, model_name, versions)
+    _publish_index(session, store, model_name)
     return target
 
 
@@ -193,7 +202,7 @@ async def rollback_version(
         raise Conflict(f"version {version} is not the promoted version", code="not_promoted")
     previous = rollback(target, versions)
     await session.flush()
-    _publish_index(session, store, model_name, versions)
+    _publish_index(session, store, model_name)
     return previous
 
 
