@@ -27,8 +27,9 @@ MIGRATE_COMMANDS = (
 
 @dataclass
 class TestServers:
-    env: dict[str, str]
+    env: dict[str, str]  # the owner's: the in-process services of the tests run with it
     s3: SeaweedS3Server | None = None  # only embedded servers can be stopped to test outages
+    infra: Infrastructure | None = None  # embedded: each service's own role and S3 identity too
     _stop: list = field(default_factory=list)
 
     def stop(self) -> None:
@@ -39,7 +40,7 @@ class TestServers:
 def _embedded(tmp: Path) -> TestServers:
     infra = Infrastructure(tmp / "servers")
     infra.start()
-    return TestServers(env=infra.env(), s3=infra.s3, _stop=[infra.stop])
+    return TestServers(env=infra.env(), s3=infra.s3, infra=infra, _stop=[infra.stop])
 
 
 def _from_env() -> TestServers:
@@ -86,6 +87,8 @@ def start_test_servers(tmp: Path) -> TestServers:
     servers = {"embedded": lambda: _embedded(tmp), "env": _from_env, "docker": _docker}[mode]()
     servers.env["SKINGUARD_ENV"] = "test"
     migrate(servers.env)
+    if servers.infra is not None:
+        servers.infra.grant_privileges()
     return servers
 
 

@@ -14,6 +14,8 @@ import uuid
 
 IMAGES_PREFIX = "images/"
 MODELS_PREFIX = "models/"
+DATASETS_PREFIX = "datasets/"
+JOBS_PREFIX = "jobs/"
 VERSIONS_INDEX = "versions.json"
 MODEL_METADATA = "metadata.json"
 MODEL_CARD_JSON = "model_card.json"
@@ -25,12 +27,12 @@ def image_key(sha256: str) -> str:
 
 
 def dataset_manifest_key(dataset_id: uuid.UUID | str) -> str:
-    return f"datasets/{dataset_id}/manifest.json"
+    return f"{DATASETS_PREFIX}{dataset_id}/manifest.json"
 
 
 def job_dataset_key(job_id: uuid.UUID | str) -> str:
     """The dataset export (erased images already left out) a training or evaluation job runs on."""
-    return f"jobs/{job_id}/dataset.json"
+    return f"{JOBS_PREFIX}{job_id}/dataset.json"
 
 
 def model_prefix(model_name: str, version: int) -> str:

@@ -47,10 +47,11 @@ def run(args: argparse.Namespace) -> int:
         env = service_env(infra, log_json=args.json_logs, serving_grpc_port=args.serving_grpc_port)
         print("applying migrations ...", flush=True)
         run_migrations(env)
+        infra.grant_privileges()
         keys = ensure_dev_keys(infra.data_dir / "dev-keys.json", env)
         ports = {spec.name: _port(spec.port_variable, spec.default_port) for spec in SERVICES if spec.port_variable}
         print("starting services ...", flush=True)
-        services = start_services(env, infra.data_dir / "logs", ports)
+        services = start_services(infra, env, infra.data_dir / "logs", ports)
         _print_summary(infra, services, keys, env["SKINGUARD_SERVING_TARGET"])
         while not stop.wait(1.0):
             for service in services:

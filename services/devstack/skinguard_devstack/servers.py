@@ -64,9 +64,14 @@ def _make_traversable(path: Path) -> None:
 
 
 class PostgresServer:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    """TCP connections authenticate with passwords (SCRAM), so each service's role is its own;
+    ``password`` is the owner's (``postgres``). A data directory made before passwords keeps
+    trusting every local connection."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, password: str = "") -> None:
         self.data_dir = data_dir / "postgres"
         self.port = port or free_port()
+        self.password = password
         self.user = _ensure_system_user(POSTGRES_SYSTEM_USER) if os.geteuid() == 0 else None
         self.process = Process(
             "postgres",
@@ -91,7 +96,10 @@ class PostgresServer:
 
     @property
     def url(self) -> str:
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{DATABASE_NAME}"
+        return self.url_for("postgres", self.password)
+
+    def url_for(self, role: str, password: str) -> str:
+        return f"postgresql+asyncpg://{role}:{password}@127.0.0.1:{self.port}/{DATABASE_NAME}"
 
     def start(self) -> None:
         self._initdb()
@@ -106,22 +114,32 @@ class PostgresServer:
         if self.user:
             _make_traversable(self.data_dir.parent)
             shutil.chown(self.data_dir, self.user)
-        result = subprocess.run(
-            [
-                str(_postgres_bin() / "initdb"),
-                "-D",
-                str(self.data_dir),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--no-instructions",
-            ],
-            capture_output=True,
-            text=True,
-            cwd=self.data_dir,
-            **_as_user(self.user),
-        )
+        password_file = self.data_dir.parent / "postgres.pw"
+        password_file.write_text(self.password)
+        password_file.chmod(0o600)
+        if self.user:
+            shutil.chown(password_file, self.user)  # initdb runs as the server's user
+        try:
+            result = subprocess.run(
+                [
+                    str(_postgres_bin() / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth-local=trust",  # the Unix socket, in the data directory only
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={password_file}",
+                    "--encoding=UTF8",
+                    "--no-instructions",
+                ],
+                capture_output=True,
+                text=True,
+                cwd=self.data_dir,
+                **_as_user(self.user),
+            )
+        finally:
+            password_file.unlink()
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed in {self.data_dir}:\n{result.stdout}{result.stderr}")
 
@@ -143,8 +161,18 @@ class PostgresServer:
             check=True,
             capture_output=True,
             text=True,
+            env={**os.environ, "PGPASSWORD": self.password},
         )
         return result.stdout.strip()
+
+    def execute(self, statements: list[str], database: str = DATABASE_NAME) -> None:
+        """Run ``statements`` as the owner, in one transaction."""
+        self._psql("BEGIN; " + "; ".join(statements) + "; COMMIT", database)
+
+    def ensure_role(self, role: str, password: str) -> None:
+        """A login role with this password (created, or its password set again)."""
+        verb = "ALTER" if self._psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{role}'") == "1" else "CREATE"
+        self._psql(f"{verb} ROLE {role} LOGIN PASSWORD '{password}'")
 
     def _accepts_connections(self) -> bool:
         return self._psql("SELECT 1") == "1"
@@ -206,10 +234,20 @@ class SeaweedS3Server:
         "admin.port.grpc",
     )
 
-    def __init__(self, data_dir: Path, access_key: str, secret_key: str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        access_key: str,
+        secret_key: str,
+        port: int | None = None,
+        identities: list[dict] | None = None,
+    ) -> None:
+        """``access_key``/``secret_key`` is the admin identity; ``identities`` are more, in
+        SeaweedFS's format (name, credentials, actions)."""
         self.port = port or free_port()
         self.access_key = access_key
         self.secret_key = secret_key
+        self.identities = identities or []
         self.root = data_dir / "s3"
         self.root.mkdir(parents=True, exist_ok=True)
         self.config_path = self.root / "identities.json"
@@ -245,7 +283,7 @@ class SeaweedS3Server:
             "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
         }
-        self.config_path.write_text(json.dumps({"identities": [identity]}))
+        self.config_path.write_text(json.dumps({"identities": [identity, *self.identities]}))
         self.config_path.chmod(0o600)
         self.process.start()
         self.process.wait_until(self._answers, timeout=60)

@@ -9,14 +9,17 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
 from botocore.config import Config
 
+from skinguard_contracts.privileges import ACCESS, grants_sql, seaweedfs_actions
+
 from .processes import Process, free_port
-from .servers import PostgresServer, RedisServer, SeaweedS3Server
+from .servers import DATABASE_NAME, PostgresServer, RedisServer, SeaweedS3Server
 
 BUCKET = "skinguard"
 DEV_ROLES = ("admin", "uploader", "annotator", "importer")
@@ -72,24 +75,34 @@ SERVICES: tuple[ServiceSpec, ...] = (
 MODEL_NAME = "skinguard"
 
 
-def _load_or_create_secrets(path: Path) -> dict[str, str]:
-    """Secrets are made once per data directory and kept: pseudonyms must stay stable."""
-    if path.exists():
-        known = json.loads(path.read_text())
-        if "feedback_key" not in known:  # data directories made before feedback tokens
-            known["feedback_key"] = secrets.token_urlsafe(30)
-            path.write_text(json.dumps(known, indent=2))
-        return known
-    values = {
-        "s3_access_key": "sg" + secrets.token_hex(8),
-        "s3_secret_key": secrets.token_urlsafe(30),
-        "pseudonym_key": secrets.token_urlsafe(30),
-        "feedback_key": secrets.token_urlsafe(30),
+def _secret_names() -> dict[str, Callable[[], str]]:
+    names: dict[str, Callable[[], str]] = {
+        "s3_access_key": lambda: "sg" + secrets.token_hex(8),
+        "s3_secret_key": lambda: secrets.token_urlsafe(30),
+        "pseudonym_key": lambda: secrets.token_urlsafe(30),
+        "feedback_key": lambda: secrets.token_urlsafe(30),
+        "postgres_password": lambda: secrets.token_urlsafe(24),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(values, indent=2))
-    path.chmod(0o600)
-    return values
+    for service, access in ACCESS.items():
+        if access.database_role:
+            names[f"{service}_database_password"] = lambda: secrets.token_urlsafe(24)
+        if access.s3_identity:
+            names[f"{service}_s3_access_key"] = lambda: "sg" + secrets.token_hex(8)
+            names[f"{service}_s3_secret_key"] = lambda: secrets.token_urlsafe(30)
+    return names
+
+
+def _load_or_create_secrets(path: Path) -> dict[str, str]:
+    """Secrets are made once per data directory and kept (pseudonyms must stay stable); one an
+    older data directory lacks is added."""
+    known = json.loads(path.read_text()) if path.exists() else {}
+    missing = {name: make() for name, make in _secret_names().items() if name not in known}
+    if missing:
+        known.update(missing)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(known, indent=2))
+        path.chmod(0o600)
+    return known
 
 
 @dataclass
@@ -105,10 +118,24 @@ class Infrastructure:
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
         self.secrets = _load_or_create_secrets(self.data_dir / "secrets.json")
-        self.postgres = PostgresServer(self.data_dir, self.postgres_port)
+        self.postgres = PostgresServer(self.data_dir, self.postgres_port, self.secrets["postgres_password"])
         self.redis = RedisServer(self.data_dir, self.redis_port)
+        identities = [
+            {
+                "name": access.s3_identity,
+                "credentials": [
+                    {
+                        "accessKey": self.secrets[f"{service}_s3_access_key"],
+                        "secretKey": self.secrets[f"{service}_s3_secret_key"],
+                    }
+                ],
+                "actions": seaweedfs_actions(access, BUCKET),
+            }
+            for service, access in ACCESS.items()
+            if access.s3_identity
+        ]
         self.s3 = SeaweedS3Server(
-            self.data_dir, self.secrets["s3_access_key"], self.secrets["s3_secret_key"], self.s3_port
+            self.data_dir, self.secrets["s3_access_key"], self.secrets["s3_secret_key"], self.s3_port, identities
         )
 
     def start(self) -> None:
@@ -125,7 +152,27 @@ class Infrastructure:
         for server in (self.s3, self.redis, self.postgres):
             server.stop()
 
+    def grant_privileges(self) -> None:
+        """Each service's database role with exactly its grants (after migrations)."""
+        for service, access in ACCESS.items():
+            if access.database_role:
+                self.postgres.ensure_role(access.database_role, self.secrets[f"{service}_database_password"])
+        self.postgres.execute(grants_sql(DATABASE_NAME))
+
+    def credentials_of(self, service: str) -> dict[str, str]:
+        """The database URL and S3 keys ``service`` runs with: its own role and identity."""
+        access = ACCESS[service]
+        credentials = {}
+        if access.database_role:
+            password = self.secrets[f"{service}_database_password"]
+            credentials["SKINGUARD_DATABASE_URL"] = self.postgres.url_for(access.database_role, password)
+        if access.s3_identity:
+            credentials["SKINGUARD_S3_ACCESS_KEY"] = self.secrets[f"{service}_s3_access_key"]
+            credentials["SKINGUARD_S3_SECRET_KEY"] = self.secrets[f"{service}_s3_secret_key"]
+        return credentials
+
     def env(self) -> dict[str, str]:
+        """The owner's environment: migrations, ``skinguard-keys``, the bucket's creation."""
         return {
             "SKINGUARD_DATABASE_URL": self.postgres.url,
             "SKINGUARD_REDIS_URL": self.redis.url,
@@ -165,10 +212,7 @@ def ensure_dev_keys(path: Path, env: dict[str, str]) -> dict[str, str]:
     """One API key per role for local use, created on first run and kept in the data dir."""
     if path.exists():
         known = json.loads(path.read_text())
-        if "feedback_key" not in known:  # data directories made before feedback tokens
-            known["feedback_key"] = secrets.token_urlsafe(30)
-            path.write_text(json.dumps(known, indent=2))
-        return known
+        return {role: token for role, token in known.items() if role in DEV_ROLES}
     keys = {}
     for role in DEV_ROLES:
         result = subprocess.run(
@@ -247,8 +291,14 @@ def service_env(infra: Infrastructure, log_json: bool, serving_grpc_port: int) -
     }
 
 
-def start_services(env: dict[str, str], logs: Path, ports: dict[str, int]) -> list[ServiceProcess]:
-    started = [ServiceProcess(spec, env, ports.get(spec.name) or free_port(), logs) for spec in SERVICES]
+def start_services(
+    infra: Infrastructure, env: dict[str, str], logs: Path, ports: dict[str, int]
+) -> list[ServiceProcess]:
+    """Every service, each with its own database role and S3 identity."""
+    started = [
+        ServiceProcess(spec, {**env, **infra.credentials_of(spec.name)}, ports.get(spec.name) or free_port(), logs)
+        for spec in SERVICES
+    ]
     for service in started:
         service.start()
     deadline = time.monotonic() + 90

@@ -144,7 +144,9 @@ class S3ObjectStore:
         )
 
     async def ping(self) -> None:
-        await self._call("head_bucket", Bucket=self.bucket)
+        """The bucket answers: a one-key listing, which every service's identity may make (a
+        HEAD of the bucket needs more than a prefix-scoped identity holds)."""
+        await self._call("list_objects_v2", Bucket=self.bucket, MaxKeys=1)
 
     async def ensure_bucket(self) -> None:
         try:

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skinguard_chassis.auth import Principal, visible_images
@@ -16,13 +17,13 @@ from .agreement import OverallAgreement, PairAgreement, overall_agreement, pairw
 from .consensus import consensus_query
 from .schemas import AnnotateIn
 
+_FOREIGN_KEY_VIOLATION = "23503"
 
-async def require_image(
-    session: AsyncSession, principal: Principal, image_id: uuid.UUID, *, for_update: bool = False
-) -> ImageView:
+
+async def require_image(session: AsyncSession, principal: Principal, image_id: uuid.UUID) -> ImageView:
     """The image, if ``principal`` may see it (``visible_images``); 404 alike for unknown and unseen."""
     query = visible_images(select(ImageView), principal, ImageView.user_id).where(ImageView.id == image_id)
-    image = await session.scalar(query.with_for_update() if for_update else query)
+    image = await session.scalar(query)
     if image is None:
         raise NotFound(f"no image with id {image_id}")
     return image
@@ -36,8 +37,10 @@ async def annotate(
     Repeating the current label unchanged records nothing (idempotent re-runs); returns
     the current annotation and whether it was created now.
     """
-    # Row lock on the image serialises an annotator's concurrent labels (and erasure).
-    await require_image(session, principal, image_id, for_update=True)
+    # A lock per image serialises concurrent labels (an advisory lock: this service may read
+    # ingestion's rows, not lock them); the image is looked up again once it is held.
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"labels:{image_id}"))))
+    await require_image(session, principal, image_id)
     current = await session.scalar(
         select(Annotation).where(
             Annotation.image_id == image_id,
@@ -63,7 +66,12 @@ async def annotate(
         meta=request.metadata,
     )
     session.add(annotation)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) == _FOREIGN_KEY_VIOLATION:  # erased since the lookup
+            raise NotFound(f"no image with id {image_id}") from error
+        raise
     await session.refresh(annotation)
     return annotation, True
 
