@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from skinguard_contracts.privileges import ACCESS
+from skinguard_devstack.privilege_files import privilege_files
+
 from .tools import DEPLOY, REPO, clean_env, compose_binary, run
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -17,7 +20,7 @@ ENV_EXAMPLE = REPO / ".env.example"
 # One-off steps: they run to completion and are never restarted.
 # Schema migrations, in the order they must run: one at a time (Alembic takes no lock).
 MIGRATIONS = ("migrate-ingestion", "migrate-annotation", "migrate-gateway")
-ONE_OFF = {"minio-setup", *MIGRATIONS, "models-init"}
+ONE_OFF = {"minio-setup", *MIGRATIONS, "database-roles", "models-init"}
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
@@ -46,7 +49,8 @@ def env_example() -> dict[str, str]:
 def test_config_is_valid_with_env_example(config: dict) -> None:
     expected = {
         "postgres", "redis", "minio", "minio-setup", "migrate-ingestion", "migrate-annotation",
-        "migrate-gateway", "ingestion", "annotation", "training", "models-init", "model-sync", "serving",
+        "migrate-gateway", "database-roles", "ingestion", "annotation", "training", "models-init", "model-sync",
+        "serving",
         "gateway", "nginx", "prometheus",
     }  # fmt: skip
     assert set(config["services"]) == expected
@@ -73,7 +77,8 @@ def test_no_secret_is_written_into_the_file() -> None:
     for name, service in raw["services"].items():
         environment = service.get("environment") or {}
         for key, value in environment.items():
-            if re.search(r"PASSWORD|SECRET|_KEY$|DATABASE_URL|REDIS_URL", key):
+            # An S3 access key is the user's name (its secret key is the secret).
+            if re.search(r"PASSWORD|SECRET|_KEY$|DATABASE_URL|REDIS_URL", key) and not key.endswith("ACCESS_KEY"):
                 assert "${" in str(value), f"{name}: {key} must come from the environment"
 
 
@@ -110,14 +115,13 @@ def test_migrations_run_once_in_order(config: dict) -> None:
         assert service["command"] == ["migrate"], migration
         assert set(service["depends_on"]) == {previous}, migration
         previous = migration
-    # Each service's schema is migrated by its own image, against the database it uses.
+    # Each service's schema is migrated by its own image, as the owner; the roles and grants
+    # come after the last migration, and every service waits for them.
     for name in ("ingestion", "annotation", "gateway"):
-        migration = services[f"migrate-{name}"]
-        assert migration["image"] == services[name]["image"], name
-        url = "SKINGUARD_DATABASE_URL"
-        assert migration["environment"][url] == services[name]["environment"][url], name
-        assert f"migrate-{name}" in services[name]["depends_on"], name
-    assert "migrate-annotation" in services["training"]["depends_on"]
+        assert services[f"migrate-{name}"]["image"] == services[name]["image"], name
+    assert set(services["database-roles"]["depends_on"]) == {MIGRATIONS[-1]}
+    for name in ("ingestion", "annotation", "training", "gateway"):
+        assert "database-roles" in services[name]["depends_on"], name
 
 
 def test_gateway_has_its_database_s3_redis_and_serving(config: dict) -> None:
@@ -125,11 +129,12 @@ def test_gateway_has_its_database_s3_redis_and_serving(config: dict) -> None:
     gateway = services["gateway"]["environment"]
     ingestion = services["ingestion"]["environment"]
     # PostgreSQL (prediction_log, prediction_feedback), migrated by migrate-gateway first.
-    assert gateway["SKINGUARD_DATABASE_URL"].startswith("postgresql+asyncpg://")
-    assert services["gateway"]["depends_on"]["migrate-gateway"]["condition"] == "service_completed_successfully"
-    # S3 as the other services reach it: models/<name>/<version>/metadata.json.
-    for key in ("ENDPOINT_URL", "ACCESS_KEY", "SECRET_KEY", "BUCKET"):
+    assert gateway["SKINGUARD_DATABASE_URL"].startswith("postgresql+asyncpg://skinguard_gateway:")
+    assert services["gateway"]["depends_on"]["database-roles"]["condition"] == "service_completed_successfully"
+    # S3 as the other services reach it, as its own user: models/<name>/<version>/metadata.json.
+    for key in ("ENDPOINT_URL", "BUCKET"):
         assert gateway[f"SKINGUARD_S3_{key}"] == ingestion[f"SKINGUARD_S3_{key}"], key
+    assert gateway["SKINGUARD_S3_ACCESS_KEY"] == "skinguard-gateway"
     assert "minio-setup" in services["gateway"]["depends_on"]  # its S3 user exists
     # It never handles patient ids or presigned URLs.
     assert "SKINGUARD_PSEUDONYM_KEY" not in gateway and "SKINGUARD_S3_PUBLIC_ENDPOINT_URL" not in gateway
@@ -145,6 +150,30 @@ def test_gateway_has_its_database_s3_redis_and_serving(config: dict) -> None:
         name for name, service in services.items() if "SKINGUARD_PSEUDONYM_KEY" in service.get("environment", {})
     }
     assert holders == {"ingestion"}
+
+
+def test_each_service_runs_as_its_own_database_role_and_s3_user(config: dict) -> None:
+    services = config["services"]
+    compose_names = {"training-worker": "training"}
+    owner = services["migrate-ingestion"]["environment"]["SKINGUARD_DATABASE_URL"]
+    for service, access in ACCESS.items():
+        environment = services.get(compose_names.get(service, service), {}).get("environment", {})
+        url = environment.get("SKINGUARD_DATABASE_URL")
+        if access.database_role:
+            assert url and url != owner and url.startswith(f"postgresql+asyncpg://{access.database_role}:"), service
+        else:
+            assert url is None, service
+        assert environment.get("SKINGUARD_S3_ACCESS_KEY") == access.s3_identity, service
+    # The scripts that make them read the committed privilege files, and those are current.
+    for step in ("database-roles", "minio-setup"):
+        assert any(m["target"] == "/privileges" for m in services[step]["volumes"]), step
+    committed = {path.name: path.read_text() for path in (DEPLOY / "privileges").iterdir()}
+    assert committed == privilege_files(), "run: .venv/bin/skinguard-dev privileges deploy/privileges"
+    setup = (DEPLOY / "minio" / "minio-setup.sh").read_text()
+    roles = (DEPLOY / "postgres" / "roles.sh").read_text()
+    for access in ACCESS.values():
+        assert access.s3_identity is None or f"service_user {access.s3_identity} " in setup
+        assert access.database_role is None or f"login_role {access.database_role} " in roles
 
 
 def test_gateway_is_healthy_without_a_model(config: dict) -> None:

@@ -14,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .privilege_files import write_privilege_files
 from .stack import (
     SERVICES,
     Infrastructure,
@@ -105,7 +106,15 @@ def main(argv: list[str] | None = None) -> int:
         "--serving-grpc-port", type=int, default=_port("SKINGUARD_SERVING_GRPC_PORT", 8500), help="model server gRPC"
     )
     run_parser.add_argument("--json-logs", action="store_true", help="services log JSON lines")
+    privileges_parser = commands.add_parser(
+        "privileges", help="write each service's database grants and S3 policies for compose and Kubernetes"
+    )
+    privileges_parser.add_argument("directory", type=Path, nargs="?", default=Path("deploy/privileges"))
     args = parser.parse_args(argv)
+    if args.command == "privileges":
+        for path in write_privilege_files(args.directory):
+            print(path)
+        return 0
     return run(args)
 
 
