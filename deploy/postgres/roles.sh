@@ -4,8 +4,9 @@
 # grants of deploy/privileges/grants.sql (generated from skinguard_contracts.privileges). The
 # migrations' owner role keeps everything else. Safe to run again (passwords are set again).
 set -eu
-export PGPASSWORD="$POSTGRES_PASSWORD"
-sql() { psql -v ON_ERROR_STOP=1 -q -h "${POSTGRES_HOST:-postgres}" -U "${POSTGRES_USER:-skinguard}" -d skinguard "$@"; }
+# The owner's URL, as the migrations get it (SQLAlchemy's +asyncpg dialect removed for psql).
+owner="postgresql://${SKINGUARD_DATABASE_URL#postgresql+asyncpg://}"
+sql() { psql -v ON_ERROR_STOP=1 -q "$owner" "$@"; }
 
 login_role() {  # role password (URL-safe, as .env.example makes them)
   sql -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$1') THEN CREATE ROLE $1 LOGIN; END IF; END \$\$"

@@ -27,18 +27,26 @@ DB, REDIS, S3_ID, S3_SECRET, PSEUDONYM, FEEDBACK = (
     "SKINGUARD_DATABASE_URL", "SKINGUARD_REDIS_URL", "SKINGUARD_S3_ACCESS_KEY", "SKINGUARD_S3_SECRET_KEY",
     "SKINGUARD_PSEUDONYM_KEY", "SKINGUARD_FEEDBACK_KEY",
 )  # fmt: skip
+def own(service: str) -> set[str]:
+    """A service's own database URL and S3 secret key (its role and user: deploy/privileges)."""
+    return {f"{service}_DATABASE_URL", f"{service}_S3_SECRET_KEY"}
+
+
+ROLE_PASSWORDS = {f"{service}_DATABASE_PASSWORD" for service in ("INGESTION", "ANNOTATION", "WORKER", "GATEWAY")}
 SECRET_KEYS = {
-    ("ingestion", "ingestion"): {DB, S3_ID, S3_SECRET, PSEUDONYM},
+    ("ingestion", "ingestion"): {*own("INGESTION"), PSEUDONYM},
     # Only ingestion ever sees a raw patient id, so only it holds the pseudonym key.
-    ("annotation", "annotation"): {DB, S3_ID, S3_SECRET, REDIS},
-    ("training-worker", "worker"): {DB, S3_ID, S3_SECRET, REDIS},
-    ("serving", "model-sync"): {S3_ID, S3_SECRET},
+    ("annotation", "annotation"): {*own("ANNOTATION"), REDIS},
+    ("training-worker", "worker"): {*own("WORKER"), REDIS},
+    ("serving", "model-sync"): {"MODEL_SYNC_S3_SECRET_KEY"},
     # Prediction log and feedback, model metadata in S3, cache, the feedback-token key.
-    ("gateway", "gateway"): {DB, S3_ID, S3_SECRET, REDIS, FEEDBACK},
-    # `migrate` needs (and is checked for) the database only.
+    ("gateway", "gateway"): {*own("GATEWAY"), REDIS, FEEDBACK},
+    # `migrate` needs (and is checked for) the owner's database URL only; the last step makes
+    # the services' roles.
     ("migrate", "ingestion"): {DB},
     ("migrate", "annotation"): {DB},
     ("migrate", "gateway"): {DB},
+    ("migrate", "database-roles"): {DB, *ROLE_PASSWORDS},
 }
 
 
@@ -185,15 +193,19 @@ def test_gateway_and_serving_autoscale(overlay: tuple[str, list[dict]]) -> None:
 def test_migrations_run_in_order_in_one_job(overlay: tuple[str, list[dict]]) -> None:
     _, docs = overlay
     job = named(docs, "Job")["migrate"]["spec"]["template"]["spec"]
-    steps = [(c["image"].rsplit("/", 1)[-1].split(":")[0], c["args"]) for c in containers(job)]
+    steps = [(c["image"].rsplit("/", 1)[-1].split(":")[0], c["args"]) for c in job["initContainers"]]
     assert steps == [("ingestion", ["migrate"]), ("annotation", ["migrate"]), ("gateway", ["migrate"])]
     # One after the other: every step but the last is a plain init container (no sidecar).
-    assert len(job["containers"]) == 1
     assert all("restartPolicy" not in c for c in job["initContainers"])
     # Each step runs its service's own image.
     deployments = {name: spec["containers"][0]["image"] for name, spec in pod_specs(docs).items()}
-    for container in containers(job):
+    for container in job["initContainers"]:
         assert container["image"] == deployments[container["name"]], container["name"]
+    # Last, once every table exists: the services' roles, by the script compose runs.
+    [roles] = job["containers"]
+    assert roles["name"] == "database-roles" and roles["command"] == ["/bin/sh", "/setup/roles.sh"]
+    mounts = {mount["mountPath"] for mount in roles["volumeMounts"]}
+    assert mounts == {"/setup", "/privileges"}
 
 
 def test_each_container_gets_only_the_secret_keys_it_needs(overlay: tuple[str, list[dict]]) -> None:
@@ -216,10 +228,12 @@ def test_gateway_has_its_database_s3_and_serving(overlay: tuple[str, list[dict]]
     specs = pod_specs(docs)
     gateway = specs["gateway"]["containers"][0]
     env = {item["name"]: item for item in gateway["env"]}
-    assert app_secret(env[DB]["valueFrom"]["secretKeyRef"]) and env[DB]["valueFrom"]["secretKeyRef"]["key"] == DB
-    # The same database the migration Job creates its tables in.
-    migration = next(c for c in specs["migrate"]["containers"] if c["name"] == "gateway")
-    assert {item["name"]: item for item in migration["env"]}[DB] == env[DB]
+    reference = env[DB]["valueFrom"]["secretKeyRef"]
+    assert app_secret(reference) and reference["key"] == "GATEWAY_DATABASE_URL"  # its own role
+    assert env[S3_ID]["value"] == "skinguard-gateway"  # its own S3 user, read models/ only
+    # Its role is one the migration Job's last step makes.
+    roles = {item["name"] for item in specs["migrate"]["containers"][0]["env"]}
+    assert "GATEWAY_DATABASE_PASSWORD" in roles
     # Bucket, region or endpoint and the serving target come from the shared ConfigMap.
     config_name = gateway["envFrom"][0]["configMapRef"]["name"]
     config = named(docs, "ConfigMap")[config_name]["data"]
