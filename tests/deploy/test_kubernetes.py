@@ -27,6 +27,8 @@ DB, REDIS, S3_ID, S3_SECRET, PSEUDONYM, FEEDBACK = (
     "SKINGUARD_DATABASE_URL", "SKINGUARD_REDIS_URL", "SKINGUARD_S3_ACCESS_KEY", "SKINGUARD_S3_SECRET_KEY",
     "SKINGUARD_PSEUDONYM_KEY", "SKINGUARD_FEEDBACK_KEY",
 )  # fmt: skip
+
+
 def own(service: str) -> set[str]:
     """A service's own database URL and S3 secret key (its role and user: deploy/privileges)."""
     return {f"{service}_DATABASE_URL", f"{service}_S3_SECRET_KEY"}

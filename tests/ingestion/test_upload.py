@@ -88,14 +88,32 @@ async def test_racing_identical_uploads_store_one_object_and_row(app, client, ca
     assert len(bucket_keys(s3, settings.s3_bucket)) == 1
 
 
-async def test_duplicate_of_another_clinics_image_reveals_nothing_of_theirs(client, callers):
+async def test_the_same_photo_from_another_clinic_is_their_own_record_and_reveals_nothing(
+    app, client, callers, s3, settings
+):
+    """The attack: upload a photo you suspect another clinic holds, to learn that it does, or to
+    read, own or erase their record. Each uploader gets a record of their own."""
     data = images.jpeg(seed=4)
-    await upload(client, callers["uploader"], data, notes="clinic A note", lesion_id="A-7", patient_id="patient-1")
-    response = await upload(client, callers["other_uploader"], data)
+    first = await upload(client, callers["uploader"], data, notes="clinic A note", lesion_id="A-7", patient_id="p-1")
+    response = await upload(client, callers["other_uploader"], data, notes="clinic B note", lesion_id="B-1")
     body = response.json()
-    assert response.status_code == 200 and body["duplicate"] is True
-    assert not any(body["metadata"].values()) and body["lesion_id"] is None
-    assert body["patient_pseudonym"] is None and body["uploaded_by"] is None
+    assert response.status_code == 201 and body["duplicate"] is False  # indistinguishable from new bytes
+    assert body["id"] != first.json()["id"] and body["uploaded_by"] == str(callers["other_uploader"].user_id)
+    assert body["metadata"]["notes"] == "clinic B note" and body["lesion_id"] == "B-1"
+    assert body["patient_pseudonym"] is None  # B sent no patient id; A's is not theirs
+    assert await row_count(app) == 2 and bucket_keys(s3, settings.s3_bucket) == [f"images/{body['sha256']}"]
+
+    # B's erasure is B's alone: A's record and the shared object stay ...
+    erased = await client.delete(f"/api/images/{body['id']}", headers=callers["other_uploader"].headers)
+    assert erased.status_code == 204
+    kept = await client.get(f"/api/images/{first.json()['id']}", headers=callers["uploader"].headers)
+    assert kept.status_code == 200 and kept.json()["metadata"]["notes"] == "clinic A note"
+    assert bucket_keys(s3, settings.s3_bucket) == [f"images/{body['sha256']}"]
+    # ... and the object goes with the last record that references it.
+    assert (
+        await client.delete(f"/api/images/{first.json()['id']}", headers=callers["uploader"].headers)
+    ).status_code == 204
+    assert await row_count(app) == 0 and bucket_keys(s3, settings.s3_bucket) == []
 
 
 async def test_png_is_accepted(client, callers):

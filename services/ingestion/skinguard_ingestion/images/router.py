@@ -47,11 +47,12 @@ StoreDep = Annotated[ObjectStore, Depends(_store)]
     description=(
         "Validates the bytes (format sniffed from content, size, resolution, decodability, "
         "decompression bombs), strips EXIF/GPS/camera metadata after applying orientation, "
-        "stores the image once per SHA-256 and records its quality metrics. Answers 201 for a "
-        "new image, 200 with `duplicate: true` for bytes already stored."
+        "stores the image once per SHA-256 and records its quality metrics. Answers 201 with the "
+        "caller's new record, 200 with `duplicate: true` for bytes the caller already stored. "
+        "Another uploader of the same bytes gets a record of their own; nothing of theirs is revealed."
     ),
     responses={
-        200: {"model": UploadOut, "description": "Already stored"},
+        200: {"model": UploadOut, "description": "Already stored by the caller"},
         **error_responses(401, 403, 413, 415, 422, 503),
     },
 )

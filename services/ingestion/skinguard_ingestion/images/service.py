@@ -1,7 +1,10 @@
 """Image intake, lookup and erasure.
 
 Integrity rules:
-- Content-addressed: the object key is the SHA-256 of the stored bytes, unique in the table.
+- Content-addressed: the object key is the SHA-256 of the stored bytes. Each uploader of the
+  same bytes gets a record of their own (their metadata, lesion, patient, source; unique per
+  hash and uploader) over the one shared object, so nothing about another uploader leaks and
+  erasure is per uploader: the object goes with the last record that references it.
 - Object first, row second, under a transaction-scoped advisory lock on the hash, so racing
   identical uploads serialise: one stores, the others find its row and report a duplicate.
 - If the row cannot be committed, an object this call created is removed again; if S3 is down
@@ -73,8 +76,16 @@ async def _lock_hash(session: AsyncSession, sha256: str) -> None:
     await session.execute(select(func.pg_advisory_xact_lock(lock_id)))
 
 
-async def _find_by_hash(session: AsyncSession, sha256: str) -> TrainingImage | None:
-    return await session.scalar(select(TrainingImage).where(TrainingImage.image_hash == sha256))
+async def _own_record(session: AsyncSession, sha256: str, user_id: uuid.UUID) -> TrainingImage | None:
+    return await session.scalar(
+        select(TrainingImage).where(TrainingImage.image_hash == sha256, TrainingImage.user_id == user_id)
+    )
+
+
+async def _referenced(session: AsyncSession, sha256: str) -> bool:
+    """Whether any record (any uploader's) still references the object of these bytes."""
+    query = select(TrainingImage.id).where(TrainingImage.image_hash == sha256).limit(1)
+    return await session.scalar(query) is not None
 
 
 async def upload_image(
@@ -89,7 +100,8 @@ async def upload_image(
     pseudonym_key: str,
     low_resolution_limits: ImageLimits | None = None,
 ) -> tuple[TrainingImage, bool]:
-    """Validate, sanitise and store an upload; returns the record and whether it already existed.
+    """Validate, sanitise and store an upload; returns the uploader's record and whether they
+    had stored these bytes before (another uploader's record is never returned or revealed).
 
     ``low_resolution_limits`` (for trusted bulk imports) replace the minimum resolution; images
     below the normal minimum are then flagged ``low_resolution`` in their metadata.
@@ -98,12 +110,13 @@ async def upload_image(
     if prepared.width < limits.min_width or prepared.height < limits.min_height:
         fields = dataclasses.replace(fields, low_resolution=True)
     await _lock_hash(session, prepared.sha256)
-    existing = await _find_by_hash(session, prepared.sha256)
+    existing = await _own_record(session, prepared.sha256, principal.user_id)
     if existing is not None:
         return existing, True
 
     key = object_key(prepared.sha256)
-    created = await store.put_if_absent(key, prepared.stored_bytes, prepared.media_type)
+    shared = await _referenced(session, prepared.sha256)  # stored for another uploader: reuse it
+    created = False if shared else await store.put_if_absent(key, prepared.stored_bytes, prepared.media_type)
     image = TrainingImage(
         user_id=principal.user_id,
         image_url=f"s3://{bucket}/{key}",
@@ -173,9 +186,11 @@ async def list_images(
 
 
 async def erase_image(session: AsyncSession, store: ObjectStore, principal: Principal, image_id: uuid.UUID) -> None:
-    """Delete row and object together: if S3 refuses, the transaction rolls back and both remain."""
+    """Delete the record and, unless another uploader's record references the same bytes, the
+    object with it: if S3 refuses, the transaction rolls back and both remain."""
     image = await get_image(session, principal, image_id)
     await _lock_hash(session, image.image_hash)
     await session.delete(image)
     await session.flush()
-    await store.delete(image.object_key)
+    if not await _referenced(session, image.image_hash):
+        await store.delete(image.object_key)

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, Float, Integer, String, Text, func
+from sqlalchemy import CheckConstraint, DateTime, Float, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,12 +23,14 @@ class TrainingImage(Base):
     __table_args__ = (
         CheckConstraint("format IN ('jpeg', 'png')", name="format"),
         CheckConstraint("width > 0 AND height > 0 AND byte_size > 0", name="positive_size"),
+        # One record per uploader of the same bytes; the content-addressed object is shared.
+        UniqueConstraint("image_hash", "user_id", name="uq_training_images_image_hash_user_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(index=True)
     image_url: Mapped[str] = mapped_column(Text)
-    image_hash: Mapped[str] = mapped_column(Text, unique=True)
+    image_hash: Mapped[str] = mapped_column(Text, index=True)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
     format: Mapped[str] = mapped_column(String(8))
