@@ -49,7 +49,7 @@ PHOTOS = {
 
 def training_preprocessing_call() -> str:
     """The call ``PixelCache.model_input`` makes to turn stored bytes into training pixels."""
-    source = Path(importlib.util.find_spec("skinguard_training.data").origin).read_text()
+    source = Path(importlib.util.find_spec("skinguard_training.image_cache").origin).read_text()
     tree = ast.parse(source)
     imported = {
         alias.name

@@ -12,6 +12,7 @@ from PIL import Image
 from skinguard_contracts.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
 
 from .formats import MEDIA_TYPES, ImageFormat, reading_untrusted_image, sniff_format
+from .integrity import check_integrity
 from .phash import perceptual_hash
 from .quality import QualityMetrics, measure_quality
 from .sanitize import sanitize_image
@@ -46,7 +47,8 @@ def prepare_image(data: bytes, limits: ImageLimits) -> PreparedImage:
     Raises, in this order of checks: ``empty_file`` (422), ``file_too_large`` (413),
     ``unsupported_format`` (415), ``corrupt_image`` (422, unreadable header),
     ``too_many_pixels`` (422, checked before any pixel is decoded), ``unsupported_format``
-    (422, animated PNG), ``corrupt_image`` (422, damaged or truncated pixel data) and
+    (415, animated PNG), ``corrupt_image`` (422, damaged or truncated pixel data: any decoder
+    warning, CRC or zlib error, ``integrity``) and
     ``too_small`` (422, judged on the upright image).
     """
     if not data:
@@ -118,8 +120,11 @@ def _check_decodes(data: bytes, image_format: ImageFormat, limits: ImageLimits) 
             # Extra JPEG frames (MPO: HDR gain maps, depth maps, stereo pairs) belong to one
             # photo and are dropped by sanitize_image; an animated PNG is several pictures.
             if image_format == "png" and getattr(image, "is_animated", False):
-                raise Invalid("animated images are not accepted", code="unsupported_format")
-            image.load()  # raises on truncated data while ImageFile.LOAD_TRUNCATED_IMAGES is False
+                raise UnsupportedMediaType(
+                    "Animated images are not accepted. Upload a single still photo.", code="unsupported_format"
+                )
+            check_integrity(data, image_format)  # every decoder warning, CRC or zlib error
+            image.load()
     # Pillow's own bomb guard (its warning becomes an exception under ``-W error``).
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_many_pixels(limits) from error
