@@ -126,7 +126,7 @@ def photo_of(pixels: np.ndarray) -> bytes:
     return images.encode(Image.fromarray(pixels.astype(np.uint8)), "PNG")
 
 
-SMOOTH = np.broadcast_to(np.linspace(90, 170, 256)[None, :, None], (256, 256, 3))  # no texture at all
+SMOOTH = np.broadcast_to(np.linspace(30, 230, 256)[None, :, None], (256, 256, 3))  # no texture at all
 NOISE = np.random.default_rng(0).normal(0, 6, size=(256, 256, 3))
 
 

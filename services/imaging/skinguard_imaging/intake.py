@@ -11,6 +11,7 @@ from PIL import Image
 
 from skinguard_contracts.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
 
+from .content import check_content
 from .formats import MEDIA_TYPES, ImageFormat, reading_untrusted_image, sniff_format
 from .integrity import check_integrity
 from .phash import perceptual_hash
@@ -49,7 +50,8 @@ def prepare_image(data: bytes, limits: ImageLimits) -> PreparedImage:
     ``too_many_pixels`` (422, checked before any pixel is decoded), ``unsupported_format``
     (415, animated PNG), ``corrupt_image`` (422, damaged or truncated pixel data: any decoder
     warning, CRC or zlib error, ``integrity``) and
-    ``too_small`` (422, judged on the upright image).
+    ``too_small`` (422, judged on the upright image), ``mostly_uniform`` (422, mostly filler:
+    ``content``).
     """
     if not data:
         raise Invalid(
@@ -79,6 +81,7 @@ def prepare_image(data: bytes, limits: ImageLimits) -> PreparedImage:
             f"{limits.min_width}x{limits.min_height}. Upload a closer or higher-resolution photo.",
             code="too_small",
         )
+    check_content(pixels)
     return PreparedImage(
         stored_bytes=stored,
         format=image_format,
