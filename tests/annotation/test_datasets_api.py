@@ -72,12 +72,17 @@ async def test_split_is_deterministic_for_a_seed(client, callers, ingest, label)
         await label((await ingest(seed=900 + seed))["id"], "malignant" if seed % 3 == 0 else "benign")
     first = (await freeze(client, callers, seed=5)).json()
     second = (await freeze(client, callers, seed=5)).json()
-    other = (await freeze(client, callers, seed=6)).json()
-    assert (first["version"], second["version"], other["version"]) == (1, 2, 3)
+    assert (first["version"], second["version"]) == (1, 2)
     split_of = lambda d: client.get(f"/api/datasets/{d['id']}/export", headers=callers["admin"].headers)  # noqa: E731
     first_splits = (await split_of(first)).json()["splits"]
     assert (await split_of(second)).json()["splits"] == first_splits
-    assert (await split_of(other)).json()["splits"] != first_splits
+    # The seed matters. Two seeds may happen to agree on 30 images (the image ids are random
+    # each run, so a fixed pair of seeds once did); eight seeds that all agree would mean the
+    # seed is ignored.
+    others = [
+        (await split_of((await freeze(client, callers, seed=seed)).json())).json()["splits"] for seed in range(6, 13)
+    ]
+    assert any(splits != first_splits for splits in others)
 
 
 async def test_frozen_version_ignores_later_labels_and_refuses_changes(app, client, callers, ingest, label):

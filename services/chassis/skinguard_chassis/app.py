@@ -19,6 +19,7 @@ from skinguard_contracts.errors import AppError
 from .health import Check, health_router
 from .http import BodySizeLimitMiddleware, RequestIdMiddleware
 from .http_metrics import HttpMetrics, MetricsMiddleware, metrics_router
+from .storable import StorableInputMiddleware
 
 logger = logging.getLogger("skinguard.http")
 
@@ -76,7 +77,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
         logger.exception("unhandled error", extra={"path": request.url.path})
-        return _error(500, "internal_error", "internal server error; see the service logs")
+        # Close the connection cleanly: the client must not reuse one whose state is unknown.
+        return _error(500, "internal_error", "internal server error; see the service logs", {"Connection": "close"})
 
 
 def create_service_app(
@@ -104,6 +106,7 @@ def create_service_app(
     install_error_handlers(app)
     app.include_router(health_router(lambda: readiness_checks(app)))
     app.include_router(metrics_router(app.state.registry))
+    app.add_middleware(StorableInputMiddleware)  # inside the size limit: it buffers small JSON bodies
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(app.state.registry, name))
     app.add_middleware(RequestIdMiddleware)

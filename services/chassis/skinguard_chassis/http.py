@@ -91,17 +91,18 @@ class BodySizeLimitMiddleware:
             await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "error": "payload_too_large",
-                "detail": f"request body is larger than the limit of {self.max_bytes} bytes",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"request body is larger than the limit of {self.max_bytes} bytes"
+        await send_json_error(send, 413, "payload_too_large", detail)
+
+
+async def send_json_error(send: Send, status: int, code: str, detail: str) -> None:
+    """An error in the services' contract (``{"error", "detail"}``) from ASGI middleware."""
+    body = json.dumps({"error": code, "detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request, status
 
 from skinguard_chassis.app import error_responses
 from skinguard_chassis.auth import AdminDep
+from skinguard_chassis.params import Offset
 from skinguard_chassis.sessions import SessionDep
 from skinguard_contracts.manifest import DatasetManifest
 
@@ -48,7 +49,7 @@ async def list_datasets(
     _: AdminDep,
     name: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DatasetPage:
     datasets, total = await service.list_datasets(session, name=name, limit=limit, offset=offset)
     return DatasetPage(items=[DatasetOut.of(d) for d in datasets], total=total, limit=limit, offset=offset)

@@ -6,11 +6,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from skinguard_contracts.requests import WRITE_MODEL
+
 from ..tables import Dataset
 
 
 class Splits(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = WRITE_MODEL
 
     train: float = Field(0.8, gt=0, le=1)
     validation: float = Field(0.1, ge=0, lt=1)
@@ -28,15 +30,15 @@ class Splits(BaseModel):
 
 
 class Filters(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = WRITE_MODEL
 
     sources: list[str] | None = Field(None, min_length=1, description="only images from these sources")
-    min_annotators: int = Field(1, ge=1, description="only images with at least this many current labels")
+    min_annotators: int = Field(1, ge=1, le=1000, description="only images with at least this many current labels")
     exclude_disputed: bool = Field(False, description="leave out images whose annotators disagree")
 
 
 class DatasetIn(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = WRITE_MODEL
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str = Field("", max_length=2000)

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from skinguard_chassis.app import error_responses
 from skinguard_chassis.auth import AdminDep, Principal, Role, require_roles
+from skinguard_chassis.params import Offset
 from skinguard_chassis.sessions import SessionDep
 from skinguard_contracts.labels import Label
 
@@ -85,10 +86,10 @@ async def consensus(
     _: AdminDep,
     label: Label | None = None,
     disputed: bool | None = None,
-    min_annotators: Annotated[int, Query(ge=1)] = 1,
+    min_annotators: Annotated[int, Query(ge=1, le=1000)] = 1,
     source: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ConsensusPage:
     rows, total = await service.list_consensus(
         session,

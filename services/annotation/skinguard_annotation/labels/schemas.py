@@ -7,12 +7,13 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from skinguard_contracts.labels import Label
+from skinguard_contracts.requests import WRITE_MODEL
 
 MAX_METADATA_BYTES = 4096
 
 
 class AnnotateIn(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = WRITE_MODEL
 
     label: Label
     confidence: float | None = Field(None, ge=0, le=1, description="annotator's confidence in [0, 1]")

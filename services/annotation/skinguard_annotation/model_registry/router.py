@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request, status
 
 from skinguard_chassis.app import error_responses
 from skinguard_chassis.auth import AdminDep
+from skinguard_chassis.params import ModelName, Offset, VersionNumber
 from skinguard_chassis.sessions import SessionDep
 from skinguard_registry.records import JobState
 
@@ -60,7 +61,7 @@ async def list_jobs(
     state: JobState | None = None,
     dataset_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> TrainingJobPage:
     jobs, total = await service.list_jobs(session, state=state, dataset_id=dataset_id, limit=limit, offset=offset)
     return TrainingJobPage(items=[TrainingJobOut.of(job) for job in jobs], total=total, limit=limit, offset=offset)
@@ -105,7 +106,9 @@ async def list_models(
     summary="Promote a version by hand (overrides the gate); the promoted one is archived",
     responses=error_responses(401, 403, 404, 409, 503),
 )
-async def promote(model_name: str, version: int, request: Request, session: SessionDep, _: AdminDep) -> ModelVersionOut:
+async def promote(
+    model_name: ModelName, version: VersionNumber, request: Request, session: SessionDep, _: AdminDep
+) -> ModelVersionOut:
     return ModelVersionOut.of(await service.promote_version(session, request.app.state.store, model_name, version))
 
 
@@ -117,7 +120,7 @@ async def promote(model_name: str, version: int, request: Request, session: Sess
     responses=error_responses(401, 403, 404, 409, 503),
 )
 async def rollback(
-    model_name: str, version: int, request: Request, session: SessionDep, _: AdminDep
+    model_name: ModelName, version: VersionNumber, request: Request, session: SessionDep, _: AdminDep
 ) -> ModelVersionList:
     await service.rollback_version(session, request.app.state.store, model_name, version)
     return ModelVersionList(items=[ModelVersionOut.of(v) for v in await service.list_versions(session, model_name)])
@@ -134,7 +137,12 @@ async def rollback(
     responses=error_responses(401, 403, 404, 422, 503),
 )
 async def create_evaluation(
-    model_name: str, version: int, body: EvaluationIn, request: Request, session: SessionDep, principal: AdminDep
+    model_name: ModelName,
+    version: VersionNumber,
+    body: EvaluationIn,
+    request: Request,
+    session: SessionDep,
+    principal: AdminDep,
 ) -> EvaluationOut:
     evaluation = await service.create_evaluation(
         session,
@@ -155,7 +163,9 @@ async def create_evaluation(
     summary="A version's evaluations, newest first",
     responses=error_responses(401, 403, 404),
 )
-async def list_evaluations(model_name: str, version: int, session: SessionDep, _: AdminDep) -> EvaluationList:
+async def list_evaluations(
+    model_name: ModelName, version: VersionNumber, session: SessionDep, _: AdminDep
+) -> EvaluationList:
     evaluations = await service.list_evaluations(session, model_name, version)
     return EvaluationList(items=[EvaluationOut.of(evaluation) for evaluation in evaluations])
 
@@ -167,7 +177,7 @@ async def list_evaluations(model_name: str, version: int, session: SessionDep, _
     responses=error_responses(401, 403, 404),
 )
 async def get_evaluation(
-    model_name: str, version: int, evaluation_id: uuid.UUID, session: SessionDep, _: AdminDep
+    model_name: ModelName, version: VersionNumber, evaluation_id: uuid.UUID, session: SessionDep, _: AdminDep
 ) -> EvaluationOut:
     return EvaluationOut.of(await service.get_evaluation(session, model_name, version, evaluation_id))
 
@@ -179,5 +189,7 @@ async def get_evaluation(
     "intervals, slices, calibration, risk levels, the gate's decision and known limitations.",
     responses=error_responses(401, 403, 404, 503),
 )
-async def model_card(model_name: str, version: int, request: Request, session: SessionDep, _: AdminDep) -> dict:
+async def model_card(
+    model_name: ModelName, version: VersionNumber, request: Request, session: SessionDep, _: AdminDep
+) -> dict:
     return await service.model_card(session, request.app.state.store, model_name, version)

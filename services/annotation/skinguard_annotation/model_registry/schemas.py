@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from skinguard_contracts.labels import SplitName
+from skinguard_contracts.requests import WRITE_MODEL, JsonUuid
 from skinguard_contracts.training_config import TrainingConfig
 from skinguard_registry.records import JobState, ModelEvaluation, ModelStatus, ModelVersion, TrainingJob
 
@@ -14,7 +15,7 @@ MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 
 class TrainingJobIn(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = WRITE_MODEL
 
     model_name: str = Field("skinguard", pattern=MODEL_NAME_PATTERN, description="registry name of the model")
     config: TrainingConfig = Field(default_factory=TrainingConfig)
@@ -71,9 +72,9 @@ class ModelVersionList(BaseModel):
 
 
 class EvaluationIn(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = WRITE_MODEL
 
-    dataset_id: uuid.UUID = Field(description="the dataset version to evaluate on (e.g. a clinic's own photos)")
+    dataset_id: JsonUuid = Field(description="the dataset version to evaluate on (e.g. a clinic's own photos)")
     split: SplitName | None = Field(None, description="one split of it; every image of the dataset when left out")
 
 

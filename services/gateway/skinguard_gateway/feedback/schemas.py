@@ -5,12 +5,13 @@ from datetime import datetime
 from pydantic import BaseModel, Field, field_validator
 
 from skinguard_contracts.labels import Label
+from skinguard_contracts.requests import WRITE_MODEL
 
 from .tables import COMMENT_MAX_LENGTH
 
 
 class FeedbackIn(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = WRITE_MODEL
 
     prediction_id: str = Field(min_length=1, max_length=64, description="from the prediction's answer")
     feedback_token: str = Field(min_length=1, max_length=64, description="from the prediction's answer")

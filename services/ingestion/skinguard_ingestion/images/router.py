@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
 
 from skinguard_chassis.app import error_responses
 from skinguard_chassis.auth import Principal, Role, require_roles, sees_only_own_images
+from skinguard_chassis.params import Moment, Offset
 from skinguard_chassis.sessions import SessionDep
-from skinguard_contracts.errors import AppError, Forbidden
+from skinguard_chassis.storable import storable_text
+from skinguard_contracts.errors import AppError, Forbidden, Invalid
 from skinguard_runtime.storage import ObjectMissing, ObjectStore
 
 from ..settings import IngestionSettings
@@ -23,8 +25,9 @@ Uploader = Annotated[Principal, Depends(require_roles(Role.uploader, Role.import
 Viewer = Annotated[Principal, Depends(require_roles(Role.uploader, Role.importer, Role.annotator))]
 Eraser = Annotated[Principal, Depends(require_roles(Role.uploader))]
 
-Text200 = Annotated[str | None, Form(max_length=200)]
-Identifier = Annotated[str | None, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
+Text200 = Annotated[str | None, Form(max_length=200), AfterValidator(storable_text)]
+# Identifiers end up in keys and filters: letters and digits, then also . _ : - (no path parts).
+Identifier = Annotated[str | None, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 
 
 def _settings(request: Request) -> IngestionSettings:
@@ -66,9 +69,9 @@ async def upload(
     location: Text200 = None,
     size: Text200 = None,
     color: Text200 = None,
-    notes: Annotated[str | None, Form(max_length=2000)] = None,
+    notes: Annotated[str | None, Form(max_length=2000), AfterValidator(storable_text)] = None,
     lesion_id: Identifier = None,
-    patient_id: Annotated[str | None, Form(min_length=1, max_length=128)] = None,
+    patient_id: Annotated[str | None, Form(min_length=1, max_length=128), AfterValidator(storable_text)] = None,
     source: Identifier = None,
     allow_low_resolution: Annotated[
         bool, Form(description="importers and admins: accept below the minimum resolution (flagged)")
@@ -77,6 +80,8 @@ async def upload(
     metrics = request.app.state.ingestion_metrics
     if allow_low_resolution and principal.role not in (Role.importer, Role.admin):
         raise Forbidden("only importers and admins may store images below the minimum resolution")
+    if len((await request.form()).getlist("image")) > 1:
+        raise Invalid("send one photo per upload: the form holds several files named image", code="several_files")
     data = await image.read(settings.max_upload_bytes + 1)
     fields = service.UploadFields(location, size, color, notes, lesion_id, patient_id, source)
     try:
@@ -113,10 +118,10 @@ async def list_images(
     source: Annotated[str | None, Query(max_length=64)] = None,
     lesion_id: Annotated[str | None, Query(max_length=64)] = None,
     patient_id: Annotated[str | None, Query(max_length=128, description="raw id; matched by pseudonym")] = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: Moment = None,
+    created_before: Moment = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ImagePage:
     filters = service.ImageFilters(source, lesion_id, patient_id, created_after, created_before)
     images, total = await service.list_images(
