@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-unit lint typecheck bench bench-ingest bench-training bench-gateway bench-quality protos clean
+.PHONY: install run test test-unit fuzz lint typecheck bench bench-ingest bench-training bench-gateway bench-quality protos clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -26,6 +26,11 @@ test: install
 
 test-unit: install
 	$(BIN)/pytest -m "not integration"
+
+# Thousands of hostile cases against the real services (SKINGUARD_FUZZ_SECONDS per property,
+# default 120): prints the answers by status, the slowest answer and the peak memory.
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz SKINGUARD_FUZZ_SECONDS=$${SKINGUARD_FUZZ_SECONDS:-120} $(BIN)/pytest tests/fuzz -q
 
 lint: install
 	$(BIN)/ruff check services tests bench

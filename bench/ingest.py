@@ -21,7 +21,7 @@ import httpx
 import psutil
 
 from skinguard_devstack.processes import free_port
-from skinguard_devstack.stack import Infrastructure, ensure_dev_keys, run_migrations, service_env, start_services
+from skinguard_devstack.stack import Infrastructure, ensure_dev_keys, migrate, service_env, start_services
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "kaggle-mvb"
 
@@ -107,9 +107,9 @@ def main() -> int:
             infra.start()
             env = service_env(infra, log_json=True, serving_grpc_port=free_port())
             env["SKINGUARD_LOG_LEVEL"] = "WARNING"
-            run_migrations(env)
+            migrate(infra, env)
             token = ensure_dev_keys(Path(tmp) / "keys.json", env)["uploader"]
-            services = start_services(env, Path(tmp) / "logs", {})
+            services = start_services(infra, env, Path(tmp) / "logs", {})
             ingestion = services[0]
             print(f"ingestion benchmark: {args.images} distinct real images per level from {args.data}")
             print(f"{'concurrency':>11} {'images/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'peak RSS MiB':>13}  statuses")

@@ -36,3 +36,10 @@ async def assert_objects_match_rows(ingestion_app, s3, bucket: str) -> None:
         hashes = set((await connection.execute(text("SELECT image_hash FROM training_images"))).scalars())
     objects = {key.removeprefix("images/") for key in bucket_keys(s3, bucket, "images/")}
     assert objects == hashes, {"objects without rows": objects - hashes, "rows without objects": hashes - objects}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    from .recorder import RECORDER
+
+    if RECORDER.statuses:
+        terminalreporter.write_line(RECORDER.summary())

@@ -19,7 +19,7 @@ from .stack import (
     SERVICES,
     Infrastructure,
     ensure_dev_keys,
-    run_migrations,
+    migrate,
     service_env,
     start_services,
 )
@@ -47,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
         infra.start()
         env = service_env(infra, log_json=args.json_logs, serving_grpc_port=args.serving_grpc_port)
         print("applying migrations ...", flush=True)
-        run_migrations(env)
-        infra.grant_privileges()
+        migrate(infra, env)
         keys = ensure_dev_keys(infra.data_dir / "dev-keys.json", env)
         ports = {spec.name: _port(spec.port_variable, spec.default_port) for spec in SERVICES if spec.port_variable}
         print("starting services ...", flush=True)

@@ -202,10 +202,12 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def run_migrations(env: dict[str, str]) -> None:
+def migrate(infra: Infrastructure, env: dict[str, str]) -> None:
+    """Every service's migrations (as the owner, in order), then each service's role and grants."""
     for spec in SERVICES:
         if spec.migrate:
             subprocess.run([_bin(spec.migrate[0]), *spec.migrate[1:]], env=env, check=True)
+    infra.grant_privileges()
 
 
 def ensure_dev_keys(path: Path, env: dict[str, str]) -> dict[str, str]:

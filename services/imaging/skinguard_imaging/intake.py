@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -14,12 +15,15 @@ from skinguard_contracts.errors import Invalid, PayloadTooLarge, UnsupportedMedi
 from .content import check_content
 from .formats import MEDIA_TYPES, ImageFormat, reading_untrusted_image, sniff_format
 from .integrity import check_integrity
+from .memory import DECODE_BUDGET
 from .phash import perceptual_hash
 from .quality import QualityMetrics, measure_quality
 from .sanitize import sanitize_image
 
 _MIB = 1024 * 1024
 _WHITE = (255, 255, 255, 255)
+CHECK_MAX_SIDE = 1024  # quality metrics, perceptual hash and content check read at most this
+_DECODE_BYTES_PER_PIXEL = 16  # decoded bands, the RGB conversion, the array and the checks' copies
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +77,11 @@ def prepare_image(data: bytes, limits: ImageLimits) -> PreparedImage:
         )
     _check_decodes(data, image_format, limits)
     stored = sanitize_image(data)
-    pixels = decode_rgb(stored)
-    height, width = pixels.shape[:2]
+    with reading_untrusted_image():
+        with Image.open(io.BytesIO(stored), formats=["JPEG", "PNG"]) as image:
+            width, height = image.size
+        # The checks and metrics need no more than CHECK_MAX_SIDE: a bounded decode.
+        pixels = decode_rgb(stored, max_side=CHECK_MAX_SIDE)
     if width < limits.min_width or height < limits.min_height:
         raise Invalid(
             f"The image is {width}x{height} pixels; it must be at least "
@@ -90,24 +97,39 @@ def prepare_image(data: bytes, limits: ImageLimits) -> PreparedImage:
         height=height,
         sha256=hashlib.sha256(stored).hexdigest(),
         phash=perceptual_hash(pixels),
-        quality=measure_quality(pixels, file_size=len(stored)),
+        quality=dataclasses.replace(measure_quality(pixels, file_size=len(stored)), width=width, height=height),
     )
 
 
-def decode_rgb(data: bytes) -> np.ndarray:
+def decode_rgb(data: bytes, max_side: int | None = None) -> np.ndarray:
     """Decode bytes stored by ``prepare_image`` to an RGB ``uint8`` array ``(height, width, 3)``.
 
     The orientation is already applied to stored bytes, so none is read here. Transparent
     pixels are composited onto white; 16-bit greyscale keeps its 8 most significant bits.
+    ``max_side`` bounds the longer side of the result (and the memory): a JPEG is decoded at a
+    reduced DCT scale, then either format is reduced by a whole factor (box filter). Every
+    decode holds its estimated memory of the shared ``DECODE_BUDGET`` while it runs.
     """
     with Image.open(io.BytesIO(data), formats=["JPEG", "PNG"]) as image:
-        if image.mode.startswith("I"):  # 16-bit greyscale PNG ("I" or "I;16"); convert() clips
-            grey = (np.asarray(image).astype(np.uint32) >> 8).astype(np.uint8)
-            return np.repeat(grey[:, :, np.newaxis], 3, axis=2)
-        if image.has_transparency_data:
-            background = Image.new("RGBA", image.size, _WHITE)
-            return np.array(Image.alpha_composite(background, image.convert("RGBA")).convert("RGB"))
-        return np.array(image.convert("RGB"))
+        if max_side and max(image.size) > max_side and image.format == "JPEG":
+            width, height = image.size
+            image.draft(
+                image.mode, (max(1, width * max_side // max(image.size)), max(1, height * max_side // max(image.size)))
+            )
+        with DECODE_BUDGET.hold(image.size[0] * image.size[1] * _DECODE_BYTES_PER_PIXEL):
+            image.load()
+            factor = -(-max(image.size) // max_side) if max_side else 1
+            return _rgb(image.reduce(factor) if factor > 1 else image)
+
+
+def _rgb(image: Image.Image) -> np.ndarray:
+    if image.mode.startswith("I"):  # 16-bit greyscale PNG ("I" or "I;16"); convert() clips
+        grey = (np.asarray(image).astype(np.uint32) >> 8).astype(np.uint8)
+        return np.repeat(grey[:, :, np.newaxis], 3, axis=2)
+    if image.has_transparency_data:
+        background = Image.new("RGBA", image.size, _WHITE)
+        return np.array(Image.alpha_composite(background, image.convert("RGBA")).convert("RGB"))
+    return np.array(image.convert("RGB"))
 
 
 def _check_decodes(data: bytes, image_format: ImageFormat, limits: ImageLimits) -> None:
@@ -127,7 +149,6 @@ def _check_decodes(data: bytes, image_format: ImageFormat, limits: ImageLimits) 
                     "Animated images are not accepted. Upload a single still photo.", code="unsupported_format"
                 )
             check_integrity(data, image_format)  # every decoder warning, CRC or zlib error
-            image.load()
     # Pillow's own bomb guard (its warning becomes an exception under ``-W error``).
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise _too_many_pixels(limits) from error

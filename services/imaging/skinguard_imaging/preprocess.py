@@ -16,6 +16,11 @@ from PIL import ExifTags, Image
 from .formats import reading_untrusted_image
 from .intake import decode_rgb
 
+# A photo far larger than the model's input is decoded at no more than this many times the
+# input size (JPEG DCT scaling, then a box reduction): the area resize below then sees the same
+# detail, and memory stays bounded.
+_OVERSAMPLING = 4
+
 # How each EXIF orientation (2-8) turns the stored pixels upright, as Pillow's exif_transpose does.
 _UPRIGHT = {
     2: lambda pixels: pixels[:, ::-1],  # mirrored left-right
@@ -34,7 +39,8 @@ def to_model_input(data: bytes, size: int) -> np.ndarray:
     The EXIF orientation is applied (stored uploads are already upright, raw phone photos may
     not be); transparency is composited onto white and 16-bit greyscale keeps its high byte, as
     at ingestion. The whole picture is resized to the square, so a non-square photo is stretched
-    rather than cropped (a lesion near the border stays in). Interpolation: ``cv2.INTER_AREA``
+    rather than cropped (a lesion near the border stays in). A photo over 4x the input size is
+    first decoded reduced (``decode_rgb(max_side=...)``). Interpolation: ``cv2.INTER_AREA``
     (pixel-area averaging, no aliasing) when both sides shrink, ``cv2.INTER_LINEAR`` otherwise.
 
     Raises ``corrupt_image`` (``Invalid``, 422) for bytes that cannot be decoded.
@@ -42,7 +48,7 @@ def to_model_input(data: bytes, size: int) -> np.ndarray:
     with reading_untrusted_image():
         with Image.open(io.BytesIO(data), formats=["JPEG", "PNG"]) as image:
             orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-        pixels = decode_rgb(data)
+        pixels = decode_rgb(data, max_side=size * _OVERSAMPLING)
     upright = _UPRIGHT.get(orientation, lambda unchanged: unchanged)(pixels)
     height, width = upright.shape[:2]
     shrinks = size <= height and size <= width

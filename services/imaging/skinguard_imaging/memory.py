@@ -1,0 +1,66 @@
+"""Bounded memory for decoding: a budget that concurrent decodes share, and memory handed back.
+
+A 36-megapixel photo costs over 100 MB as RGB pixels, several times that through the copies a
+decode makes; eight at once would need gigabytes. Decodes are scaled down where the check
+allows (``decode_rgb(max_side=...)``), and each holds its estimated bytes of this budget while it
+runs, so concurrent decodes wait rather than overcommit. After a large one, glibc is asked to
+return freed arenas to the system (``malloc_trim``), or the process would stay at its peak.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_TRIM_AFTER_BYTES = 32 * 2**20
+
+
+class MemoryBudget:
+    def __init__(self, total_bytes: int) -> None:
+        self.total = total_bytes
+        self._available = total_bytes
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, estimate: int) -> Iterator[None]:
+        """Wait until ``estimate`` bytes (at most the whole budget) are free; hold them meanwhile."""
+        amount = max(1, min(estimate, self.total))
+        with self._changed:
+            self._changed.wait_for(lambda: self._available >= amount)
+            self._available -= amount
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._available += amount
+                self._changed.notify_all()
+            if estimate >= _TRIM_AFTER_BYTES:
+                return_memory_to_the_system()
+
+    @property
+    def available(self) -> int:
+        return self._available
+
+
+def _libc_trim():
+    name = ctypes.util.find_library("c")
+    try:
+        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    except OSError:
+        return None
+
+
+_MALLOC_TRIM = _libc_trim()
+
+
+def return_memory_to_the_system() -> None:
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+# Shared by every decode of the process; SKINGUARD_DECODE_MEMORY_MB sizes it (default 256).
+DECODE_BUDGET = MemoryBudget(int(os.environ.get("SKINGUARD_DECODE_MEMORY_MB", "256")) * 2**20)
