@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-unit fuzz lint typecheck bench bench-ingest bench-training bench-gateway bench-quality protos clean
+.PHONY: install run test test-unit fuzz lint typecheck bench bench-ingest bench-training bench-gateway bench-memory bench-quality protos clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -39,7 +39,7 @@ typecheck: install
 	$(BIN)/mypy services/*/skinguard_*
 
 # Benchmarks print figures (no assertions); `make bench` runs them all.
-bench: bench-ingest bench-training bench-gateway
+bench: bench-ingest bench-training bench-gateway bench-memory
 
 bench-ingest: install
 	$(BIN)/python bench/ingest.py
@@ -49,6 +49,9 @@ bench-training: install
 
 bench-gateway: install
 	$(BIN)/python bench/gateway.py
+
+bench-memory: install
+	$(BIN)/python bench/upload_memory.py
 
 # The default recipe trained on HAM10000, judged on its test split and on isic2020 (held out): about an hour.
 bench-quality: install

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from skinguard_contracts.errors import AppError
 
 from .health import Check, health_router
-from .http import BodySizeLimitMiddleware, RequestIdMiddleware
+from .http import BodySizeLimitMiddleware, RequestIdMiddleware, ReturnMemoryMiddleware
 from .http_metrics import HttpMetrics, MetricsMiddleware, metrics_router
 from .storable import StorableInputMiddleware
 
@@ -108,6 +108,7 @@ def create_service_app(
     app.include_router(metrics_router(app.state.registry))
     app.add_middleware(StorableInputMiddleware)  # inside the size limit: it buffers small JSON bodies
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(ReturnMemoryMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(app.state.registry, name))
     app.add_middleware(RequestIdMiddleware)
     return app

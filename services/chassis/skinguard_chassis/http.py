@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from skinguard_runtime.memory import return_memory_to_the_system
 
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -106,3 +109,20 @@ async def send_json_error(send: Send, status: int, code: str, detail: str) -> No
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class ReturnMemoryMiddleware:
+    """After a request whose body was large (an upload), hand freed memory back to the system,
+    off the event loop: a burst of large photos must not leave the service at its peak."""
+
+    def __init__(self, app: ASGIApp, large_body_bytes: int = 1024 * 1024) -> None:
+        self.app = app
+        self.large_body_bytes = large_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"") if scope["type"] == "http" else b""
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if declared.isdigit() and int(declared) >= self.large_body_bytes:
+                await asyncio.to_thread(return_memory_to_the_system)

@@ -41,7 +41,8 @@ def _check_jpeg(data: bytes) -> None:
     try:
         colorspace = simplejpeg.decode_jpeg_header(data)[2]
         target = {"Gray": "GRAY", "CMYK": "CMYK"}.get(colorspace, "RGB")
-        simplejpeg.decode_jpeg(data, colorspace=target, min_factor=8, strict=True)
+        # min_height/min_width of 1: the largest DCT scaling (1/8); every entropy-coded byte is read anyway.
+        simplejpeg.decode_jpeg(data, colorspace=target, min_height=1, min_width=1, strict=True)
     except (ValueError, RuntimeError, TypeError) as error:
         raise corrupt_image() from error
 

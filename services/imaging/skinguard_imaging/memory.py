@@ -9,12 +9,12 @@ return freed arenas to the system (``malloc_trim``), or the process would stay a
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from skinguard_runtime.memory import return_memory_to_the_system
 
 _TRIM_AFTER_BYTES = 32 * 2**20
 
@@ -44,22 +44,6 @@ class MemoryBudget:
     @property
     def available(self) -> int:
         return self._available
-
-
-def _libc_trim():
-    name = ctypes.util.find_library("c")
-    try:
-        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
-    except OSError:
-        return None
-
-
-_MALLOC_TRIM = _libc_trim()
-
-
-def return_memory_to_the_system() -> None:
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
 
 
 # Shared by every decode of the process; SKINGUARD_DECODE_MEMORY_MB sizes it (default 256).
