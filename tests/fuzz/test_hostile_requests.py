@@ -183,3 +183,14 @@ async def test_an_animated_png_is_an_unsupported_format(services, callers) -> No
     animated = images.encode(frame, "PNG", save_all=True, append_images=[frame.rotate(90)])
     response = await _upload(services, callers, animated)
     assert (response.status_code, response.json()["error"]) == (415, "unsupported_format")
+
+
+async def test_a_picture_that_is_not_of_skin_is_not_judged(services) -> None:
+    data = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    rocket = images.encode(Image.fromarray(data.rocket()), "JPEG")
+    response = await services["gateway"].post("/predict", files={"file": ("rocket.jpg", rocket, "image/jpeg")})
+    assert (response.status_code, response.json()["error"]) == (422, "not_skin")
+    lesion = await services["gateway"].post("/predict", files={"file": ("l.jpg", images.jpeg(seed=8), "image/jpeg")})
+    assert lesion.status_code == 200

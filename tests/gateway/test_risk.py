@@ -69,9 +69,15 @@ def test_invalid_risk_thresholds_are_refused(thresholds: dict) -> None:
         ModelMetadata.model_validate({"risk_thresholds": thresholds})
 
 
-def quality(blur: float = 100.0, brightness: float = 120.0) -> QualityMetrics:
+def quality(blur: float = 100.0, brightness: float = 120.0, skin: float = 0.9) -> QualityMetrics:
     return QualityMetrics(
-        width=300, height=300, file_size=1000, blur_score=blur, brightness_score=brightness, contrast_score=30
+        width=300,
+        height=300,
+        file_size=1000,
+        blur_score=blur,
+        brightness_score=brightness,
+        contrast_score=30,
+        skin_score=skin,
     )
 
 
@@ -81,10 +87,11 @@ def quality(blur: float = 100.0, brightness: float = 120.0) -> QualityMetrics:
         (quality(blur=0.5), "image_too_blurry", "steady"),
         (quality(brightness=10), "image_too_dark", "well-lit"),
         (quality(brightness=250), "image_overexposed", "without the flash"),
+        (quality(skin=0.0), "not_skin", "filling most of the picture with skin"),
     ],
 )
 def test_unusable_photos_are_refused_with_advice(metrics: QualityMetrics, code: str, advice: str) -> None:
-    thresholds = UsabilityThresholds(min_blur_score=1.0, min_brightness=25, max_brightness=240)
+    thresholds = UsabilityThresholds(min_blur_score=1.0, min_brightness=25, max_brightness=240, refuse_non_skin=True)
     with pytest.raises(Invalid) as raised:
         check_usability(metrics, thresholds)
     assert (raised.value.status_code, raised.value.code) == (422, code)
@@ -92,5 +99,5 @@ def test_unusable_photos_are_refused_with_advice(metrics: QualityMetrics, code: 
 
 
 def test_zero_thresholds_turn_the_checks_off() -> None:
-    check_usability(quality(blur=0.0, brightness=255), UsabilityThresholds())
+    check_usability(quality(blur=0.0, brightness=255, skin=0.0), UsabilityThresholds())
     check_usability(quality(blur=0.0, brightness=0), UsabilityThresholds(max_brightness=240))

@@ -39,6 +39,8 @@ class GatewaySettings(ImageIntakeSettings):
     min_blur_score: float = Field(1.0, ge=0)
     min_brightness: float = Field(25.0, ge=0, le=255)
     max_brightness: float = Field(240.0, ge=0, le=255)
+    # Refuse pictures that are not of skin (a small colour classifier: skinguard_imaging.skin_photo).
+    refuse_non_skin: bool = True
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -66,7 +68,10 @@ class GatewaySettings(ImageIntakeSettings):
     @property
     def usability(self) -> UsabilityThresholds:
         return UsabilityThresholds(
-            min_blur_score=self.min_blur_score, min_brightness=self.min_brightness, max_brightness=self.max_brightness
+            min_blur_score=self.min_blur_score,
+            min_brightness=self.min_brightness,
+            max_brightness=self.max_brightness,
+            refuse_non_skin=self.refuse_non_skin,
         )
 
     uses = frozenset({"database", "s3", "redis"})

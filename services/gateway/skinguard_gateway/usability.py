@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from skinguard_contracts.errors import Invalid
 from skinguard_imaging import QualityMetrics
+from skinguard_imaging.skin_photo import check_skin_photo
 
 RETAKE = "Hold the phone steady about 10 cm from the skin, let it focus and retake the photo"
 
@@ -17,10 +18,12 @@ class UsabilityThresholds:
     min_blur_score: float = 0.0
     min_brightness: float = 0.0
     max_brightness: float = 0.0
+    refuse_non_skin: bool = False  # documents, landscapes, objects: ``not_skin``
 
 
 def check_usability(quality: QualityMetrics, thresholds: UsabilityThresholds) -> None:
-    """Raise ``image_too_blurry``, ``image_too_dark`` or ``image_overexposed`` (422) for an unusable photo."""
+    """Raise ``image_too_blurry``, ``image_too_dark``, ``image_overexposed`` or ``not_skin`` (422)
+    for a photo the model cannot judge."""
     if quality.blur_score < thresholds.min_blur_score:
         raise Invalid(
             f"The photo is too blurry to assess (sharpness {quality.blur_score:.1f}, needs at least "
@@ -39,3 +42,5 @@ def check_usability(quality: QualityMetrics, thresholds: UsabilityThresholds) ->
             f"{thresholds.max_brightness:g}). {RETAKE} without the flash and out of direct sunlight.",
             code="image_overexposed",
         )
+    if thresholds.refuse_non_skin:
+        check_skin_photo(quality.skin_score)

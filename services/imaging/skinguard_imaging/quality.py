@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .skin_photo import skin_photo_score
+
 
 @dataclass(frozen=True, slots=True)
 class QualityMetrics:
@@ -16,6 +18,7 @@ class QualityMetrics:
     blur_score: float  # variance of the Laplacian of the grey image; low means blurred
     brightness_score: float  # mean grey level, 0-255
     contrast_score: float  # RMS contrast: standard deviation of the grey levels, 0-255
+    skin_score: float  # how much its colours look like a photo of skin, 0-1 (``skin_photo``)
 
 
 def measure_quality(pixels: np.ndarray, *, file_size: int) -> QualityMetrics:
@@ -29,4 +32,5 @@ def measure_quality(pixels: np.ndarray, *, file_size: int) -> QualityMetrics:
         blur_score=float(cv2.Laplacian(grey, cv2.CV_64F).var()),
         brightness_score=float(grey.mean()),
         contrast_score=float(grey.std()),
+        skin_score=skin_photo_score(pixels),
     )
