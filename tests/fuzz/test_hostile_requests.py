@@ -194,3 +194,15 @@ async def test_a_picture_that_is_not_of_skin_is_not_judged(services) -> None:
     assert (response.status_code, response.json()["error"]) == (422, "not_skin")
     lesion = await services["gateway"].post("/predict", files={"file": ("l.jpg", images.jpeg(seed=8), "image/jpeg")})
     assert lesion.status_code == 200
+
+
+@pytest.mark.parametrize("name", sorted(hostile.ODD_METADATA))
+async def test_odd_exif_is_stored_whole_or_refused_cleanly(services, callers, ingestion_service, s3, settings, name):
+    data = hostile.ODD_METADATA[name]()
+    stored = await services["ingestion"].post(
+        "/api/images/upload", headers=callers["uploader"].headers, files={"image": ("x.jpg", data, "image/jpeg")}
+    )
+    judged = await services["gateway"].post("/predict", files={"file": ("x.jpg", data, "image/jpeg")})
+    for response in (stored, judged):
+        assert_refused_cleanly(response)
+    await assert_objects_match_rows(ingestion_service[0], s3, settings.s3_bucket)

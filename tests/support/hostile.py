@@ -147,3 +147,27 @@ DAMAGED: dict[str, Callable[[], bytes]] = {
 def truncations(data: bytes, cuts: int = 24) -> list[bytes]:
     """``data`` cut at evenly spread points (past the signature)."""
     return [data[:cut] for cut in sorted({8 + (len(data) - 9) * k // cuts for k in range(cuts)})]
+
+
+def jpeg_with_app1(payload: bytes) -> bytes:
+    """A good JPEG with ``payload`` as its APP1 (EXIF) segment."""
+    data = images.jpeg(300, 300, seed=18)
+    segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    return data[:2] + segment + data[2:]
+
+
+def exif_orientation(value: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = value
+    return images.encode(images.lesion_like(300, 300, seed=19), "JPEG", exif=exif)
+
+
+# Odd but not damaged pixel data: stored whole or refused cleanly, never a 500.
+ODD_METADATA: dict[str, Callable[[], bytes]] = {
+    "exif orientation 99": lambda: exif_orientation(99),
+    "exif orientation 0": lambda: exif_orientation(0),
+    "exif ifd offset beyond the segment": lambda: jpeg_with_app1(b"Exif\x00\x00II*\x00\xff\xff\xff\x7f"),
+    "exif ifd with 65535 entries": lambda: jpeg_with_app1(b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff" + bytes(40)),
+    "exif truncated header": lambda: jpeg_with_app1(b"Exif\x00\x00II"),
+    "exif not tiff": lambda: jpeg_with_app1(b"Exif\x00\x00" + bytes(range(200))),
+}
