@@ -159,3 +159,23 @@ async def test_production_serves_no_api_map():
             assert (await http.get(page)).status_code == 404, page
     async with client(make_app()) as http:
         assert (await http.get("/openapi.json")).status_code == 200
+
+
+async def test_a_500_closes_the_connection_cleanly():
+    async with client(make_app()) as http:
+        bug = await http.get("/bug")
+    assert bug.status_code == 500 and bug.headers["connection"] == "close"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ['{"a": "x\\u0000"}', '{"\\udcff": 1}', '{"a": NaN}', '{"a": -Infinity}', '{"a": 99999999999999999999}'],
+)
+async def test_unstorable_json_is_refused_before_any_route(raw):
+    async with client(make_app(max_body_bytes=10_000)) as http:
+        response = await http.post(
+            "/echo", content=raw.encode("utf-8", "surrogatepass"), headers={"Content-Type": "application/json"}
+        )
+        fine = await http.post("/echo", json={"a": "x", "n": 2**62, "f": 1.5})
+    assert (response.status_code, response.json()["error"]) == (422, "invalid")
+    assert fine.status_code == 200 and fine.json() == {"a": "x", "n": 2**62, "f": 1.5}
