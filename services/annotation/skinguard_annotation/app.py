@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from celery import Celery
 from fastapi import FastAPI
 from redis import Redis
 
@@ -17,7 +16,7 @@ from . import __version__
 from .datasets.router import router as datasets_router
 from .labels.router import router as labels_router
 from .model_registry.router import router as training_router
-from .model_registry.service import QueueClient
+from .model_registry.service import QueueClient, queue_sender
 from .settings import AnnotationSettings
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -28,10 +27,16 @@ def create_app(settings: AnnotationSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with attach_database(app, settings.database_url, pool_size=settings.database_pool_size):
+        async with attach_database(
+            app,
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            timeout_seconds=settings.database_timeout_seconds,
+        ):
             app.state.store = S3ObjectStore(settings)
-            redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-            app.state.queue = QueueClient(Celery("skinguard-annotation", broker=settings.redis_url), redis)
+            wait = settings.queue_timeout_seconds
+            redis = Redis.from_url(settings.redis_url, socket_timeout=wait, socket_connect_timeout=wait)
+            app.state.queue = QueueClient(queue_sender(settings.redis_url, wait), redis)
             try:
                 yield
             finally:

@@ -13,3 +13,5 @@ class AnnotationSettings(CommonSettings):
     dispute_threshold: float = Field(0.2, ge=0, lt=0.5)
     # Presigned URLs in dataset exports must outlive a training run's download phase.
     export_url_ttl_seconds: int = Field(6 * 3600, ge=60, le=7 * 24 * 3600)
+    # Each wait on Redis (publishing a task, the cancel flag): a Redis outage answers 503 in seconds.
+    queue_timeout_seconds: float = Field(3.0, gt=0)

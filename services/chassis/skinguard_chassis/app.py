@@ -11,10 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from skinguard_contracts.errors import AppError
+from skinguard_database import connection_lost
 
 from .health import Check, health_router
 from .http import BodySizeLimitMiddleware, RequestIdMiddleware, ReturnMemoryMiddleware
@@ -53,6 +54,19 @@ def _describe_validation(error: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+_CONNECTION_LOSS = (
+    "connection was closed",
+    "connection is closed",
+    "terminating connection",
+    "cannot perform operation",
+)
+
+
+def _is_connection_loss(error: DBAPIError) -> bool:
+    text = str(error.orig).lower()
+    return any(sign in text for sign in _CONNECTION_LOSS)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_: Request, error: AppError) -> JSONResponse:
@@ -67,18 +81,31 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         return _error(error.status_code, code, str(error.detail), error.headers)
 
-    async def database_unavailable(_: Request, error: Exception) -> JSONResponse:
-        logger.error("database unavailable: %s", error)
-        return _error(503, "database_unavailable", "the database is unavailable; retry shortly", {"Retry-After": "5"})
-
-    for error_type in (OperationalError, InterfaceError, ConnectionError):
-        app.add_exception_handler(error_type, database_unavailable)
-
-    @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
         logger.exception("unhandled error", extra={"path": request.url.path})
         # Close the connection cleanly: the client must not reuse one whose state is unknown.
         return _error(500, "internal_error", "internal server error; see the service logs", {"Connection": "close"})
+
+    async def database_unavailable(_: Request, error: Exception) -> JSONResponse:
+        logger.error("database unavailable: %s", error)
+        return _error(503, "database_unavailable", "the database is unavailable; retry shortly", {"Retry-After": "5"})
+
+    async def maybe_database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, DBAPIError)
+        if connection_lost(error):
+            return await database_unavailable(request, error)
+        return await unexpected_error(request, error)
+
+    async def timed_out(_: Request, error: Exception) -> JSONResponse:
+        logger.error("a dependency timed out: %s", error)
+        return _error(503, "timeout", "a dependency did not answer in time; retry shortly", {"Retry-After": "5"})
+
+    # A lost connection ("closed in the middle of operation") or a refused one: 503.
+    for error_type in (OperationalError, InterfaceError, ConnectionError):
+        app.add_exception_handler(error_type, database_unavailable)
+    app.add_exception_handler(DBAPIError, maybe_database_unavailable)
+    app.add_exception_handler(TimeoutError, timed_out)
+    app.add_exception_handler(Exception, unexpected_error)
 
 
 def create_service_app(

@@ -17,11 +17,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import DateTime, Enum, Select, String, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from skinguard_contracts.errors import Forbidden, Unauthorized
-from skinguard_database import Base
+from skinguard_database import Base, connection_lost
 
 TOKEN_PREFIX = "sg_"
 
@@ -83,13 +84,15 @@ async def authenticate(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized()
-    async with request.app.state.sessionmaker() as session:
-        key = await session.scalar(
-            select(ApiKey).where(
-                ApiKey.key_hash == hash_token(credentials.credentials),
-                ApiKey.revoked_at.is_(None),
-            )
-        )
+    query = select(ApiKey).where(ApiKey.key_hash == hash_token(credentials.credentials), ApiKey.revoked_at.is_(None))
+    for attempt in (1, 2):  # an idempotent read: once more on a fresh connection if the first was lost
+        try:
+            async with request.app.state.sessionmaker() as session:
+                key = await session.scalar(query)
+            break
+        except DBAPIError as error:
+            if attempt == 2 or not connection_lost(error):
+                raise
     if key is None:
         raise Unauthorized("unknown or revoked API key")
     return Principal(key_id=key.id, user_id=key.user_id, role=key.role, name=key.name)

@@ -18,9 +18,11 @@ logger = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def attach_database(app: FastAPI, database_url: str, *, pool_size: int) -> AsyncIterator[AsyncEngine]:
+async def attach_database(
+    app: FastAPI, database_url: str, *, pool_size: int, timeout_seconds: float = 5.0
+) -> AsyncIterator[AsyncEngine]:
     """For a service's lifespan: ``app.state.engine`` and ``app.state.sessionmaker``, disposed at the end."""
-    engine = create_engine(database_url, pool_size=pool_size)
+    engine = create_engine(database_url, pool_size=pool_size, timeout_seconds=timeout_seconds)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     try:

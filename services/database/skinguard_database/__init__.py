@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import create_engine as create_sync_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -22,8 +23,22 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(database_url, pool_size=pool_size, pool_pre_ping=True)
+def create_engine(database_url: str, *, pool_size: int = 10, timeout_seconds: float = 5.0) -> AsyncEngine:
+    """Every wait is bounded: connecting and waiting for a pooled connection by
+    ``timeout_seconds``, each statement by six times that (on the client and on the server), so
+    a database outage answers 503 in seconds instead of hanging for its length."""
+    statement_seconds = timeout_seconds * 6
+    return create_async_engine(
+        database_url,
+        pool_size=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=timeout_seconds,
+        connect_args={
+            "timeout": timeout_seconds,
+            "command_timeout": statement_seconds,
+            "server_settings": {"statement_timeout": str(int(statement_seconds * 1000))},
+        },
+    )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -33,3 +48,12 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 def sync_engine(database_url: str, *, pool_size: int = 2) -> Engine:
     """A psycopg engine for synchronous code (the training worker's child processes)."""
     return create_sync_engine(database_url.replace("+asyncpg", "+psycopg"), pool_pre_ping=True, pool_size=pool_size)
+
+
+_CONNECTION_LOSS = ("connection was closed", "connection is closed", "terminating connection", "connection reset")
+
+
+def connection_lost(error: DBAPIError) -> bool:
+    """The statement failed because its connection went away (a server restart, a terminated
+    backend), not because of the statement: safe to answer 503, and to retry a read."""
+    return bool(error.connection_invalidated) or any(sign in str(error.orig).lower() for sign in _CONNECTION_LOSS)

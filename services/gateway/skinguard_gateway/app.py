@@ -50,7 +50,12 @@ def create_app(settings: GatewaySettings | None = None, *, model_client: ModelCl
         metrics: GatewayMetrics = app.state.gateway_metrics
         async with contextlib.AsyncExitStack() as resources:
             await resources.enter_async_context(
-                attach_database(app, settings.database_url, pool_size=settings.database_pool_size)
+                attach_database(
+                    app,
+                    settings.database_url,
+                    pool_size=settings.database_pool_size,
+                    timeout_seconds=settings.database_timeout_seconds,
+                )
             )
             client = model_client or GrpcModelClient.connect(
                 settings.serving_target,

@@ -21,6 +21,10 @@ class ServingTimeout(AppError):
     status_code = 504
     code = "serving_timeout"
 
+    def __init__(self, message: str, *, retry_after: int = 2, **kwargs) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(retry_after)})
+        super().__init__(message, **kwargs)
+
 
 class ServingFailed(AppError):
     """The model server answered with an error, or with something the gateway cannot use."""

@@ -32,7 +32,12 @@ def create_app(settings: IngestionSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with attach_database(app, settings.database_url, pool_size=settings.database_pool_size):
+        async with attach_database(
+            app,
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            timeout_seconds=settings.database_timeout_seconds,
+        ):
             app.state.store = S3ObjectStore(settings)
             yield
 

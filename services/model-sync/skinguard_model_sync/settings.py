@@ -11,6 +11,7 @@ from skinguard_model_repository.settings import RepositorySettings
 
 class SyncSettings(RepositorySettings):
     uses = frozenset({"s3"})
+    s3_timeout_seconds: float = 30.0  # whole SavedModels are downloaded
     sync_models: list[str] = Field(default_factory=list)  # empty: just model_name
     # Longer than the server's config poll: a version leaves one cycle after its label moved
     # away, by which time the server must have re-read the config (services/serving/README.md).

@@ -23,6 +23,8 @@ class CommonSettings(BaseSettings):
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/skinguard"
     database_pool_size: int = 10
+    # Connecting and waiting for a pooled connection; statements get six times this.
+    database_timeout_seconds: float = 5.0
 
     redis_url: str = "redis://127.0.0.1:6379/0"
 
@@ -32,7 +34,9 @@ class CommonSettings(BaseSettings):
     s3_access_key: str = "dev-access-key"
     s3_secret_key: SecretStr = SecretStr("dev-secret-key")
     s3_bucket: str = "skinguard"
-    s3_timeout_seconds: float = 5.0
+    # Each S3 wait (connect, then each read) is bounded by this, with one retry: an S3 outage
+    # answers 503 in seconds. Services that move large files (worker, model-sync) raise it.
+    s3_timeout_seconds: float = 3.0
     presigned_url_ttl_seconds: int = 300
 
     # What the service talks to: with SKINGUARD_ENV=prod, the secrets of these must be real.

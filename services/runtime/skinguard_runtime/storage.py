@@ -49,8 +49,9 @@ def s3_client(settings: CommonSettings, endpoint_url: str | None = None):
             signature_version="s3v4",
             s3={"addressing_style": "path"},
             connect_timeout=settings.s3_timeout_seconds,
-            read_timeout=settings.s3_timeout_seconds * 4,
-            retries={"max_attempts": 2, "mode": "standard"},
+            read_timeout=settings.s3_timeout_seconds,
+            # Two attempts in all (botocore's max_attempts would count retries only).
+            retries={"total_max_attempts": 2, "mode": "standard"},
         ),
     )
 

@@ -12,6 +12,7 @@ from .image_cache import PixelCache
 
 class WorkerSettings(CommonSettings):
     uses = frozenset({"database", "s3", "redis"})
+    s3_timeout_seconds: float = 30.0  # models of tens of MB move through S3
     work_dir: Path = Path("/tmp/skinguard-training")
     image_cache_dir: Path = Path("/tmp/skinguard-training/image-cache")
     # Bounds of the decoded-pixel cache, and how often the worker sweeps it (also dropping the

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from celery import Celery
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,19 @@ from ..datasets.service import get_dataset, snapshot_for_job
 from .schemas import EvaluationIn, TrainingJobIn
 
 logger = logging.getLogger(__name__)
+
+
+def queue_sender(redis_url: str, timeout_seconds: float) -> Celery:
+    """The Celery app that publishes tasks, every wait on Redis bounded: a Redis outage answers
+    503 within about ``timeout_seconds`` instead of blocking until Redis returns."""
+    app = Celery("skinguard-annotation", broker=redis_url)
+    app.conf.update(
+        broker_connection_timeout=timeout_seconds,
+        broker_connection_retry=False,
+        broker_transport_options={"socket_timeout": timeout_seconds, "socket_connect_timeout": timeout_seconds},
+        task_publish_retry=False,
+    )
+    return app
 
 
 class QueueClient:

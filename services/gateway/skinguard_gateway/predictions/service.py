@@ -22,7 +22,7 @@ from skinguard_contracts.errors import AppError, Invalid
 from skinguard_imaging import ImageLimits, PreparedImage, prepare_image, to_model_input
 
 from ..cache import PredictionCache
-from ..errors import ModelUnavailable
+from ..errors import ModelUnavailable, ServingTimeout, ServingUnavailable
 from ..feedback.tokens import feedback_token, new_prediction_id
 from ..metrics import GatewayMetrics
 from ..serving.client import ModelClient, ServedModel
@@ -154,7 +154,12 @@ class Predictor:
         if cached is not None:
             return Answer(cached, model.name, model.version, cached=True)
         pixels = await asyncio.to_thread(model_input, prepared, model.input_size)
-        prediction = await self._client.predict(model, pixels)
+        try:
+            prediction = await self._client.predict(model, pixels)
+        except (ServingUnavailable, ServingTimeout) as error:
+            self._tracker.record_call(error)  # /health says so at once
+            raise
+        self._tracker.record_call(None)
         await self._cache.put(model.name, prediction.version, prepared.sha256, prediction.probabilities)
         return Answer(prediction.probabilities, model.name, prediction.version, cached=False)
 

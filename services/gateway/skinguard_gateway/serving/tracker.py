@@ -55,7 +55,8 @@ class ModelTracker:
 
     @property
     def healthy(self) -> bool:
-        """A version is served and the last look at the model server succeeded."""
+        """A version is served and the last call to the model server (a refresh or a request's
+        Predict) succeeded."""
         return self._current is not None and self._failure is None
 
     def metadata(self, name: str, version: int) -> ModelMetadata:
@@ -113,6 +114,14 @@ class ModelTracker:
             self._metrics.model_version.labels(model.name).set(model.version)
         self._current = model
         self._failure = None
+
+    def record_call(self, error: AppError | None) -> None:
+        """What a request's call to the model server found: health reflects the last call."""
+        if error is None:
+            self._failure = None
+        else:
+            self._failure = error
+            self._failed_at = time.monotonic()
 
     def _record_failure(self, error: AppError) -> None:
         logger.warning("could not learn which version of model %s to serve: %s", self._ref.name, error.message)
