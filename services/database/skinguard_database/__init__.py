@@ -24,10 +24,10 @@ class Base(DeclarativeBase):
 
 
 def create_engine(database_url: str, *, pool_size: int = 10, timeout_seconds: float = 5.0) -> AsyncEngine:
-    """Every wait is bounded: connecting and waiting for a pooled connection by
-    ``timeout_seconds``, each statement by six times that (on the client and on the server), so
-    a database outage answers 503 in seconds instead of hanging for its length."""
-    statement_seconds = timeout_seconds * 6
+    """Every wait is bounded, so a database outage answers 503 in seconds instead of hanging for
+    its length: connecting and waiting for a pooled connection by ``timeout_seconds``, waiting
+    for any answer by twice that (asyncpg's ``command_timeout``), and a statement's own run by
+    six times that on the server (``statement_timeout``, for the few heavy ones)."""
     return create_async_engine(
         database_url,
         pool_size=pool_size,
@@ -35,8 +35,8 @@ def create_engine(database_url: str, *, pool_size: int = 10, timeout_seconds: fl
         pool_timeout=timeout_seconds,
         connect_args={
             "timeout": timeout_seconds,
-            "command_timeout": statement_seconds,
-            "server_settings": {"statement_timeout": str(int(statement_seconds * 1000))},
+            "command_timeout": timeout_seconds * 2,
+            "server_settings": {"statement_timeout": str(int(timeout_seconds * 6 * 1000))},
         },
     )
 

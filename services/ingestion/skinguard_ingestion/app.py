@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from skinguard_chassis.sessions import attach_database, table_ready
 from skinguard_runtime.storage import S3ObjectStore
 
 from . import __version__
+from .images.orphans import keep_sweeping
 from .images.router import router as images_router
 from .settings import IngestionSettings
 
@@ -39,7 +41,18 @@ def create_app(settings: IngestionSettings | None = None) -> FastAPI:
             timeout_seconds=settings.database_timeout_seconds,
         ):
             app.state.store = S3ObjectStore(settings)
-            yield
+            sweeper = asyncio.create_task(
+                keep_sweeping(
+                    app.state.sessionmaker,
+                    app.state.store,
+                    every_seconds=settings.orphan_sweep_seconds,
+                    grace_seconds=settings.orphan_grace_seconds,
+                )
+            )
+            try:
+                yield
+            finally:
+                sweeper.cancel()
 
     app = create_service_app(
         name="ingestion",

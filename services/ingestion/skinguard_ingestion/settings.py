@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from skinguard_imaging import ImageLimits
 from skinguard_imaging.settings import ImageIntakeSettings
@@ -16,6 +16,9 @@ class IngestionSettings(ImageIntakeSettings):
     # Keyed hash that turns patient identifiers into pseudonyms; ingestion is the only service
     # that ever sees a raw patient id, so the only one that holds the key.
     pseudonym_key: SecretStr = SecretStr("dev-pseudonym-key")
+    # Objects whose upload never committed (images/orphans.py): removed once this old, checked this often.
+    orphan_grace_seconds: float = Field(3600, gt=0)
+    orphan_sweep_seconds: float = Field(600, gt=0)
 
     def _secrets(self) -> dict[str, str]:
         return {**super()._secrets(), "pseudonym_key": self.pseudonym_key.get_secret_value()}

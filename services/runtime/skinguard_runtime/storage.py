@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Protocol
 
 import boto3
@@ -33,6 +34,7 @@ class ObjectStore(Protocol):
     async def get(self, key: str) -> bytes: ...
     async def exists(self, key: str) -> bool: ...
     async def delete(self, key: str) -> None: ...
+    async def listing(self, prefix: str) -> list[tuple[str, datetime]]: ...
     def presigned_get_url(self, key: str, ttl_seconds: int) -> str: ...
     async def ping(self) -> None: ...
 
@@ -127,6 +129,17 @@ class S3ObjectStore:
             await self._call("delete_object", Bucket=self.bucket, Key=key)
         for version_id in versions:
             await self._call("delete_object", Bucket=self.bucket, Key=key, VersionId=version_id)
+
+    async def listing(self, prefix: str) -> list[tuple[str, datetime]]:
+        """Every key under ``prefix`` with its last-modified time."""
+        found: list[tuple[str, datetime]] = []
+        request = {"Bucket": self.bucket, "Prefix": prefix}
+        while True:
+            page = await self._call("list_objects_v2", **request)
+            found += [(item["Key"], item["LastModified"]) for item in page.get("Contents", [])]
+            if not page.get("IsTruncated"):
+                return found
+            request["ContinuationToken"] = page["NextContinuationToken"]
 
     async def _versions_of(self, key: str) -> list[str]:
         version_ids: list[str] = []

@@ -70,7 +70,7 @@ def pseudonymise(patient_id: str, key: str) -> str:
     return "p_" + hmac.new(key.encode(), patient_id.strip().encode(), hashlib.sha256).hexdigest()[:32]
 
 
-async def _lock_hash(session: AsyncSession, sha256: str) -> None:
+async def lock_hash(session: AsyncSession, sha256: str) -> None:
     """Serialise writers of one content hash until the transaction ends."""
     lock_id = int.from_bytes(bytes.fromhex(sha256)[:8], "big", signed=True)
     await session.execute(select(func.pg_advisory_xact_lock(lock_id)))
@@ -82,7 +82,7 @@ async def _own_record(session: AsyncSession, sha256: str, user_id: uuid.UUID) ->
     )
 
 
-async def _referenced(session: AsyncSession, sha256: str) -> bool:
+async def referenced(session: AsyncSession, sha256: str) -> bool:
     """Whether any record (any uploader's) still references the object of these bytes."""
     query = select(TrainingImage.id).where(TrainingImage.image_hash == sha256).limit(1)
     return await session.scalar(query) is not None
@@ -109,13 +109,13 @@ async def upload_image(
     prepared: PreparedImage = await asyncio.to_thread(prepare_image, data, low_resolution_limits or limits)
     if prepared.width < limits.min_width or prepared.height < limits.min_height:
         fields = dataclasses.replace(fields, low_resolution=True)
-    await _lock_hash(session, prepared.sha256)
+    await lock_hash(session, prepared.sha256)
     existing = await _own_record(session, prepared.sha256, principal.user_id)
     if existing is not None:
         return existing, True
 
     key = object_key(prepared.sha256)
-    shared = await _referenced(session, prepared.sha256)  # stored for another uploader: reuse it
+    shared = await referenced(session, prepared.sha256)  # stored for another uploader: reuse it
     created = False if shared else await store.put_if_absent(key, prepared.stored_bytes, prepared.media_type)
     image = TrainingImage(
         user_id=principal.user_id,
@@ -189,8 +189,8 @@ async def erase_image(session: AsyncSession, store: ObjectStore, principal: Prin
     """Delete the record and, unless another uploader's record references the same bytes, the
     object with it: if S3 refuses, the transaction rolls back and both remain."""
     image = await get_image(session, principal, image_id)
-    await _lock_hash(session, image.image_hash)
+    await lock_hash(session, image.image_hash)
     await session.delete(image)
     await session.flush()
-    if not await _referenced(session, image.image_hash):
+    if not await referenced(session, image.image_hash):
         await store.delete(image.object_key)
