@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-unit fuzz lint typecheck bench bench-ingest bench-training bench-gateway bench-memory bench-quality protos clean
+.PHONY: install run test test-unit fuzz lint typecheck bench bench-ingest bench-training bench-gateway bench-memory bench-quality chaos protos clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -52,6 +52,11 @@ bench-gateway: install
 
 bench-memory: install
 	$(BIN)/python bench/upload_memory.py
+
+# Outages of growing length (S3, then PostgreSQL) under upload load: codes, worst latency,
+# recovery time and the objects = rows check per fault.
+chaos: install
+	$(BIN)/python bench/chaos.py
 
 # The default recipe trained on HAM10000, judged on its test split and on isic2020 (held out): about an hour.
 bench-quality: install

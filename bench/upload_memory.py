@@ -23,9 +23,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 import psutil
+from ingest import PeakRss
 from PIL import Image
 
-from ingest import PeakRss
 from skinguard_devstack.processes import free_port
 from skinguard_devstack.stack import SERVICES, Infrastructure, ServiceProcess, ensure_dev_keys, migrate, service_env
 

@@ -72,8 +72,10 @@ async def test_postgres_paused_answers_503_within_the_bound_and_recovers(infra, 
     assert (await client.get("/api/images", headers=callers["admin"].headers)).status_code == 200
     with paused(infra.postgres):
         seconds, response = await _timed(client.get("/api/images", headers=callers["admin"].headers))
+        ready_seconds, ready = await _timed(client.get("/readyz"))
     assert response.status_code == 503 and response.headers.get("retry-after"), response.text
     assert seconds < BOUND_SECONDS, seconds
+    assert ready.status_code == 503 and ready_seconds < 4.5, (ready.status_code, ready_seconds)  # its 3 s check
     deadline = time.monotonic() + 15
     while (await client.get("/api/images", headers=callers["admin"].headers)).status_code != 200:
         assert time.monotonic() < deadline, "no recovery after PostgreSQL resumed"
