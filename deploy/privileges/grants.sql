@@ -4,6 +4,7 @@ GRANT USAGE ON SCHEMA public TO skinguard_ingestion;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM skinguard_ingestion;
 GRANT SELECT ON api_keys TO skinguard_ingestion;
 GRANT SELECT, INSERT, DELETE ON training_images TO skinguard_ingestion;
+GRANT SELECT, INSERT, UPDATE, DELETE ON upload_intents TO skinguard_ingestion;
 GRANT CONNECT ON DATABASE "skinguard" TO skinguard_annotation;
 GRANT USAGE ON SCHEMA public TO skinguard_annotation;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM skinguard_annotation;

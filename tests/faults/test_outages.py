@@ -26,6 +26,9 @@ TERMINATE_OTHER_BACKENDS = (
     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
     "AND datname = current_database() AND backend_type = 'client backend'"
 )
+INSERT_INTENTS = (
+    "INSERT INTO upload_intents (image_hash, created_at) VALUES (:orphan, now()), (:kept, now() - interval '2 hours')"
+)
 BOUND_SECONDS = 20  # S3: two attempts of 3 s; PostgreSQL: an answer within 10 s, connecting 5 s
 
 
@@ -56,15 +59,27 @@ async def test_s3_paused_uploads_answer_503_fast_and_the_sweep_leaves_objects_eq
     await assert_objects_match_rows(app, s3, settings.s3_bucket)
 
 
-async def test_the_sweep_spares_young_objects_and_objects_with_rows(infra, ingestion_service, callers, s3, settings):
+async def test_the_sweep_settles_old_intents_only_and_keeps_objects_with_rows(ingestion_service, callers, s3, settings):
     app, client = ingestion_service
     kept = (await _upload(client, callers["uploader"], 72)).json()
-    s3.put_object(Bucket=settings.s3_bucket, Key="images/" + "e" * 64, Body=b"an upload in flight")
+    async with app.state.engine.begin() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM upload_intents"))).scalar() == 0  # settled
+    orphan = "f" * 64
+    s3.put_object(Bucket=settings.s3_bucket, Key=f"images/{orphan}", Body=b"a PUT that landed after a 503")
+    async with app.state.engine.begin() as connection:
+        await connection.execute(
+            text(INSERT_INTENTS),
+            {"orphan": orphan, "kept": kept["sha256"]},
+        )
+    # The orphan's intent is young (an upload may still be running), the kept one's row exists.
     assert await sweep_orphans(app.state.sessionmaker, app.state.store, grace_seconds=3600) == []
-    assert await sweep_orphans(app.state.sessionmaker, app.state.store, grace_seconds=0) == ["images/" + "e" * 64]
+    assert await sweep_orphans(app.state.sessionmaker, app.state.store, grace_seconds=0) == [f"images/{orphan}"]
     assert (
         await client.get(f"/api/images/{kept['id']}/content", headers=callers["uploader"].headers)
     ).status_code == 200
+    await assert_objects_match_rows(app, s3, settings.s3_bucket)
+    async with app.state.engine.begin() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM upload_intents"))).scalar() == 0
 
 
 async def test_postgres_paused_answers_503_within_the_bound_and_recovers(infra, ingestion_service, callers) -> None:

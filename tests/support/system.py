@@ -31,6 +31,7 @@ TABLES = (
     "model_versions",
     "model_evaluations",
     "model_index_generations",
+    "upload_intents",
 )
 
 

@@ -29,7 +29,11 @@ class ServiceAccess:
 ACCESS: dict[str, ServiceAccess] = {
     "ingestion": ServiceAccess(
         "skinguard_ingestion",
-        {"api_keys": READ, "training_images": ("SELECT", "INSERT", "DELETE")},
+        {
+            "api_keys": READ,
+            "training_images": ("SELECT", "INSERT", "DELETE"),
+            "upload_intents": ("SELECT", "INSERT", "UPDATE", "DELETE"),
+        },
         "skinguard-ingestion",
         s3_read=(IMAGES_PREFIX,),
         s3_write=(IMAGES_PREFIX,),

@@ -1,12 +1,11 @@
-"""Objects whose upload never committed: found and removed after a grace period.
+"""Objects whose upload never committed: found by their intent record and removed.
 
-An upload writes the object first and the row second. If the request fails in between (S3
-answered too late, the database refused), the request removes the object it created; but a PUT
-that S3 queued while it was unreachable may land after the client was told 503, leaving a photo
-nobody can find or erase. The object's own timestamp is the record of the attempt: an
-``images/`` object older than ``grace_seconds`` that no row references is such a leftover. Each
-is re-checked and removed under the same per-hash lock uploads take, so a concurrent upload of
-the same bytes either sees the object gone or keeps it with its row.
+An upload commits an intent (``upload_intents``) before it writes the object, and removes it
+once its row commits. If the request fails in between (S3 answered too late, the database
+refused), the request removes the object it created; but a PUT that S3 queued while it was
+unreachable may land after the client was told 503, leaving a photo nobody can find or erase.
+An intent older than ``grace_seconds`` names such a candidate: under the same per-hash lock
+uploads take, its object is removed unless a row references it, and the intent goes.
 """
 
 from __future__ import annotations
@@ -15,12 +14,13 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from skinguard_contracts.keys import IMAGES_PREFIX
 from skinguard_runtime.storage import ObjectStore
 
 from .service import lock_hash, referenced
+from .tables import UploadIntent, object_key
 
 logger = logging.getLogger(__name__)
 
@@ -28,20 +28,19 @@ logger = logging.getLogger(__name__)
 async def sweep_orphans(
     sessionmaker: async_sessionmaker[AsyncSession], store: ObjectStore, *, grace_seconds: float
 ) -> list[str]:
-    """Remove ``images/`` objects older than the grace period that no row references; their keys."""
+    """Settle every intent older than the grace period; the keys of the objects removed."""
     cutoff = datetime.now(UTC) - timedelta(seconds=grace_seconds)
+    async with sessionmaker() as session:
+        stale = list(await session.scalars(select(UploadIntent.image_hash).where(UploadIntent.created_at <= cutoff)))
     removed = []
-    for key, modified in await store.listing(IMAGES_PREFIX):
-        sha256 = key.removeprefix(IMAGES_PREFIX)
-        if modified > cutoff or len(sha256) != 64:
-            continue
+    for sha256 in stale:
         async with sessionmaker() as session, session.begin():
             await lock_hash(session, sha256)
-            if await referenced(session, sha256):
-                continue
-            await store.delete(key)
-        removed.append(key)
-        logger.warning("removed an object whose upload never committed", extra={"key": key})
+            if not await referenced(session, sha256):
+                await store.delete(object_key(sha256))
+                removed.append(object_key(sha256))
+                logger.warning("removed an object whose upload never committed", extra={"key": object_key(sha256)})
+            await session.execute(delete(UploadIntent).where(UploadIntent.image_hash == sha256))
     return removed
 
 

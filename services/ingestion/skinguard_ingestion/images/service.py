@@ -22,16 +22,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skinguard_chassis.auth import Principal, require_patient_search, visible_images
-from skinguard_chassis.sessions import on_rollback
+from skinguard_chassis.sessions import after_commit, on_rollback
 from skinguard_contracts.errors import NotFound
 from skinguard_imaging import ImageLimits, PreparedImage, prepare_image
 from skinguard_runtime.storage import ObjectStore
 
-from .tables import TrainingImage, object_key
+from .tables import TrainingImage, UploadIntent, object_key
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,11 @@ async def upload_image(
 
     key = object_key(prepared.sha256)
     shared = await referenced(session, prepared.sha256)  # stored for another uploader: reuse it
-    created = False if shared else await store.put_if_absent(key, prepared.stored_bytes, prepared.media_type)
+    created = False
+    if not shared:
+        await record_intent(session, prepared.sha256)
+        after_commit(session, lambda: forget_intent(session, prepared.sha256))
+        created = await store.put_if_absent(key, prepared.stored_bytes, prepared.media_type)
     image = TrainingImage(
         user_id=principal.user_id,
         image_url=f"s3://{bucket}/{key}",
@@ -139,6 +144,26 @@ async def upload_image(
     session.add(image)
     await session.flush()
     return image, False
+
+
+async def record_intent(session: AsyncSession, sha256: str) -> None:
+    """Commit, apart from the request's transaction, that this object is about to be written:
+    if its row never commits, the orphan sweep finds the object by this record."""
+    statement = insert(UploadIntent).values(image_hash=sha256)
+    statement = statement.on_conflict_do_update(
+        index_elements=[UploadIntent.image_hash], set_={"created_at": func.now()}
+    )
+    async with AsyncSession(session.bind) as own, own.begin():
+        await own.execute(statement)
+
+
+async def forget_intent(session: AsyncSession, sha256: str) -> None:
+    """After the row committed; if this fails, the sweep settles the intent later (the upload stands)."""
+    try:
+        async with AsyncSession(session.bind) as own, own.begin():
+            await own.execute(delete(UploadIntent).where(UploadIntent.image_hash == sha256))
+    except Exception:
+        logger.exception("could not remove an upload intent; the orphan sweep will", extra={"sha256": sha256})
 
 
 async def _remove_orphan(store: ObjectStore, key: str) -> None:

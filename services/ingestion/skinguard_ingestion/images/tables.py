@@ -52,3 +52,13 @@ class TrainingImage(Base):
     @property
     def media_type(self) -> str:
         return f"image/{self.format}"
+
+
+class UploadIntent(Base):
+    """Recorded (and committed) before an object is written; removed once its row commits. One
+    left behind names an object the orphan sweep checks (``orphans.py``)."""
+
+    __tablename__ = "upload_intents"
+
+    image_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
