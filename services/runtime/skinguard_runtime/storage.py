@@ -125,10 +125,11 @@ class S3ObjectStore:
         """Remove the object and, in a versioned bucket, every older version and delete marker of
         it: an erased photo leaves nothing behind."""
         versions = await self._versions_of(key)
-        if not versions:
-            await self._call("delete_object", Bucket=self.bucket, Key=key)
         for version_id in versions:
-            await self._call("delete_object", Bucket=self.bucket, Key=key, VersionId=version_id)
+            if version_id != "null":
+                await self._call("delete_object", Bucket=self.bucket, Key=key, VersionId=version_id)
+        if not versions or "null" in versions:  # an unversioned object: a plain delete removes it
+            await self._call("delete_object", Bucket=self.bucket, Key=key)
 
     async def listing(self, prefix: str) -> list[tuple[str, datetime]]:
         """Every key under ``prefix`` with its last-modified time."""
