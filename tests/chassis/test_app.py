@@ -179,3 +179,34 @@ async def test_unstorable_json_is_refused_before_any_route(raw):
         fine = await http.post("/echo", json={"a": "x", "n": 2**62, "f": 1.5})
     assert (response.status_code, response.json()["error"]) == (422, "invalid")
     assert fine.status_code == 200 and fine.json() == {"a": "x", "n": 2**62, "f": 1.5}
+
+
+async def test_a_deadlock_or_a_lost_connection_answers_503_not_500():
+    from sqlalchemy.exc import DBAPIError
+
+    class Orig(Exception):
+        def __init__(self, message: str, sqlstate: str | None = None) -> None:
+            super().__init__(message)
+            self.sqlstate = sqlstate
+
+    app = make_app()
+
+    @app.get("/deadlock")
+    async def deadlock() -> None:
+        raise DBAPIError("SELECT 1", {}, Orig("deadlock detected", "40P01"))
+
+    @app.get("/lost")
+    async def lost() -> None:
+        raise DBAPIError("SELECT 1", {}, Orig("connection was closed in the middle of operation"))
+
+    @app.get("/other")
+    async def other() -> None:
+        raise DBAPIError("SELECT 1", {}, Orig("syntax error", "42601"))
+
+    async with client(app) as http:
+        deadlock_answer = await http.get("/deadlock")
+        lost_answer = await http.get("/lost")
+        other_answer = await http.get("/other")
+    assert (deadlock_answer.status_code, deadlock_answer.json()["error"]) == (503, "conflict_retry")
+    assert (lost_answer.status_code, lost_answer.json()["error"]) == (503, "database_unavailable")
+    assert lost_answer.headers["retry-after"] and other_answer.status_code == 500

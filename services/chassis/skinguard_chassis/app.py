@@ -67,6 +67,9 @@ def _is_connection_loss(error: DBAPIError) -> bool:
     return any(sign in text for sign in _CONNECTION_LOSS)
 
 
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock: the transaction may be retried
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_: Request, error: AppError) -> JSONResponse:
@@ -94,6 +97,9 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(error, DBAPIError)
         if connection_lost(error):
             return await database_unavailable(request, error)
+        if getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+            logger.warning("transaction conflict: %s", error)
+            return _error(503, "conflict_retry", "a concurrent change got in the way; retry", {"Retry-After": "1"})
         return await unexpected_error(request, error)
 
     async def timed_out(_: Request, error: Exception) -> JSONResponse:

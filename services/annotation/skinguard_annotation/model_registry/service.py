@@ -173,8 +173,16 @@ async def list_versions(session: AsyncSession, model_name: str | None) -> list[M
 async def _versions_for_update(
     session: AsyncSession, model_name: str, version: int
 ) -> tuple[ModelVersion, list[ModelVersion]]:
+    # The worker's lock too (``jobs.publish``): one writer of a model's versions at a time, so
+    # row locks taken in different orders can never deadlock.
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"model:{model_name}"))))
     versions = list(
-        await session.scalars(select(ModelVersion).where(ModelVersion.model_name == model_name).with_for_update())
+        await session.scalars(
+            select(ModelVersion)
+            .where(ModelVersion.model_name == model_name)
+            .order_by(ModelVersion.version)
+            .with_for_update()
+        )
     )
     target = next((v for v in versions if v.version == version), None)
     if target is None:
