@@ -17,10 +17,8 @@ import asyncio
 import io
 import signal
 import sys
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -28,9 +26,9 @@ import psutil
 from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from stack import bench_stack
 
-from skinguard_devstack.processes import free_port
-from skinguard_devstack.stack import SERVICES, Infrastructure, ServiceProcess, ensure_dev_keys, migrate, service_env
+from skinguard_devstack.stack import Infrastructure
 from skinguard_ingestion.images.orphans import sweep_orphans
 from skinguard_ingestion.settings import IngestionSettings
 from skinguard_runtime.storage import S3ObjectStore
@@ -139,27 +137,10 @@ def main() -> int:
     parser.add_argument("--outages", default="2,5,10", help="outage lengths in seconds")
     args = parser.parse_args()
     outages = [float(value) for value in args.outages.split(",")]
-    with tempfile.TemporaryDirectory(prefix="skinguard-chaos-") as tmp:
-        infra = Infrastructure(Path(tmp))
-        service = None
-        try:
-            infra.start()
-            env = service_env(infra, log_json=True, serving_grpc_port=free_port())
-            env["SKINGUARD_LOG_LEVEL"] = "ERROR"
-            migrate(infra, env)
-            token = ensure_dev_keys(Path(tmp) / "keys.json", env)["uploader"]
-            spec = next(spec for spec in SERVICES if spec.name == "ingestion")
-            service = ServiceProcess(
-                spec, {**env, **infra.credentials_of("ingestion")}, free_port(), Path(tmp) / "logs"
-            )
-            service.start()
-            service.wait_ready(timeout=90)
-            owner = IngestionSettings(**{k.removeprefix("SKINGUARD_").lower(): v for k, v in infra.env().items()})
-            asyncio.run(run(infra, service.url, token, owner, outages))
-        finally:
-            if service is not None:
-                service.stop()
-            infra.stop()
+    with bench_stack("skinguard-chaos-", ["ingestion"], log_level="ERROR") as stack:
+        owner = IngestionSettings(**{k.removeprefix("SKINGUARD_").lower(): v for k, v in stack.infra.env().items()})
+        ingestion = stack.services["ingestion"]
+        asyncio.run(run(stack.infra, ingestion.url, stack.uploader_token, owner, outages))
     return 0
 
 

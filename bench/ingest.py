@@ -12,16 +12,13 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import httpx
 import psutil
-
-from skinguard_devstack.processes import free_port
-from skinguard_devstack.stack import Infrastructure, ensure_dev_keys, migrate, service_env, start_services
+from stack import bench_stack
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "kaggle-mvb"
 
@@ -100,31 +97,18 @@ def main() -> int:
     if len(paths) < needed:
         args.images = len(paths) // len(levels)
 
-    with tempfile.TemporaryDirectory(prefix="skinguard-bench-") as tmp:
-        infra = Infrastructure(Path(tmp))
-        services = []
-        try:
-            infra.start()
-            env = service_env(infra, log_json=True, serving_grpc_port=free_port())
-            env["SKINGUARD_LOG_LEVEL"] = "WARNING"
-            migrate(infra, env)
-            token = ensure_dev_keys(Path(tmp) / "keys.json", env)["uploader"]
-            services = start_services(infra, env, Path(tmp) / "logs", {})
-            ingestion = services[0]
-            print(f"ingestion benchmark: {args.images} distinct real images per level from {args.data}")
-            print(f"{'concurrency':>11} {'images/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'peak RSS MiB':>13}  statuses")
-            for index, concurrency in enumerate(levels):
-                batch = paths[index * args.images : (index + 1) * args.images]
-                with PeakRss(ingestion.process.popen.pid) as rss:
-                    elapsed, latencies, statuses = asyncio.run(upload_all(ingestion.url, token, batch, concurrency))
-                print(
-                    f"{concurrency:>11} {len(batch) / elapsed:>9.1f} {percentile(latencies, 50) * 1000:>8.1f} "
-                    f"{percentile(latencies, 99) * 1000:>8.1f} {rss.peak / 2**20:>13.0f}  {statuses}"
-                )
-        finally:
-            for service in services:
-                service.stop()
-            infra.stop()
+    with bench_stack("skinguard-bench-", ["ingestion"]) as stack:
+        ingestion, token = stack.services["ingestion"], stack.uploader_token
+        print(f"ingestion benchmark: {args.images} distinct real images per level from {args.data}")
+        print(f"{'concurrency':>11} {'images/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'peak RSS MiB':>13}  statuses")
+        for index, concurrency in enumerate(levels):
+            batch = paths[index * args.images : (index + 1) * args.images]
+            with PeakRss(ingestion.process.popen.pid) as rss:
+                elapsed, latencies, statuses = asyncio.run(upload_all(ingestion.url, token, batch, concurrency))
+            print(
+                f"{concurrency:>11} {len(batch) / elapsed:>9.1f} {percentile(latencies, 50) * 1000:>8.1f} "
+                f"{percentile(latencies, 99) * 1000:>8.1f} {rss.peak / 2**20:>13.0f}  {statuses}"
+            )
     return 0
 
 

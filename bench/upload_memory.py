@@ -16,18 +16,16 @@ import argparse
 import asyncio
 import io
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import numpy as np
 import psutil
 from ingest import PeakRss
 from PIL import Image
+from stack import bench_stack
 
-from skinguard_devstack.processes import free_port
-from skinguard_devstack.stack import SERVICES, Infrastructure, ServiceProcess, ensure_dev_keys, migrate, service_env
+from skinguard_devstack.stack import ServiceProcess
 
 MIB = 2**20
 
@@ -75,49 +73,27 @@ def main() -> int:
     photos = [photo_36mp(seed) for seed in range(args.concurrency * args.rounds)]
     print(f"photo size {sum(map(len, photos)) / len(photos) / MIB:.1f} MiB on average")
 
-    with tempfile.TemporaryDirectory(prefix="skinguard-bench-memory-") as tmp:
-        infra = Infrastructure(Path(tmp))
-        started: list[ServiceProcess] = []
-        try:
-            infra.start()
-            env = service_env(infra, log_json=True, serving_grpc_port=free_port())
-            env.update({"SKINGUARD_LOG_LEVEL": "WARNING", "SKINGUARD_RATE_LIMIT_PER_MINUTE": "0"})
-            migrate(infra, env)
-            token = ensure_dev_keys(Path(tmp) / "keys.json", env)["uploader"]
-            specs = {spec.name: spec for spec in SERVICES}
-            targets = {
-                "ingestion": ("/api/images/upload", "image", {"Authorization": f"Bearer {token}"}),
-                "gateway": ("/predict", "file", {}),
-            }
-            for name in targets:
-                service = ServiceProcess(
-                    specs[name], {**env, **infra.credentials_of(name)}, free_port(), Path(tmp) / "logs"
-                )
-                service.start()
-                service.wait_ready(timeout=90)
-                started.append(service)
-            print(f"{'service':<10} {'at rest MiB':>12} {'peak MiB':>9} {'after MiB':>10}  statuses")
-            for service in started:
-                path, field, headers = targets[service.spec.name]
-                # Warm: one ordinary photo first, so lazy imports and pools count as the start.
-                asyncio.run(send_all(service.url, path, field, [images_of_normal_size()], headers))
-                time.sleep(1)
-                resting = rss(service)
-                statuses: dict[int, int] = {}
-                with PeakRss(service.process.popen.pid) as peak:
-                    for round_index in range(args.rounds):
-                        burst = photos[round_index * args.concurrency : (round_index + 1) * args.concurrency]
-                        for status, count in asyncio.run(send_all(service.url, path, field, burst, headers)).items():
-                            statuses[status] = statuses.get(status, 0) + count
-                time.sleep(2)
-                print(
-                    f"{service.spec.name:<10} {resting / MIB:>12.0f} {peak.peak / MIB:>9.0f} "
-                    f"{rss(service) / MIB:>10.0f}  {statuses}"
-                )
-        finally:
-            for service in started:
-                service.stop()
-            infra.stop()
+    targets = {
+        "ingestion": ("/api/images/upload", "image"),
+        "gateway": ("/predict", "file"),
+    }
+    with bench_stack("skinguard-bench-memory-", list(targets), SKINGUARD_RATE_LIMIT_PER_MINUTE="0") as stack:
+        print(f"{'service':<10} {'at rest MiB':>12} {'peak MiB':>9} {'after MiB':>10}  statuses")
+        for name, (path, field) in targets.items():
+            service = stack.services[name]
+            headers = {"Authorization": f"Bearer {stack.uploader_token}"} if name == "ingestion" else {}
+            # Warm: one ordinary photo first, so lazy imports and pools count as the start.
+            asyncio.run(send_all(service.url, path, field, [images_of_normal_size()], headers))
+            time.sleep(1)
+            resting = rss(service)
+            statuses: dict[int, int] = {}
+            with PeakRss(service.process.popen.pid) as peak:
+                for round_index in range(args.rounds):
+                    burst = photos[round_index * args.concurrency : (round_index + 1) * args.concurrency]
+                    for status, count in asyncio.run(send_all(service.url, path, field, burst, headers)).items():
+                        statuses[status] = statuses.get(status, 0) + count
+            time.sleep(2)
+            print(f"{name:<10} {resting / MIB:>12.0f} {peak.peak / MIB:>9.0f} {rss(service) / MIB:>10.0f}  {statuses}")
     return 0
 
 
