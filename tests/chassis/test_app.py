@@ -210,3 +210,13 @@ async def test_a_deadlock_or_a_lost_connection_answers_503_not_500():
     assert (deadlock_answer.status_code, deadlock_answer.json()["error"]) == (503, "conflict_retry")
     assert (lost_answer.status_code, lost_answer.json()["error"]) == (503, "database_unavailable")
     assert lost_answer.headers["retry-after"] and other_answer.status_code == 500
+
+
+async def test_a_chunked_json_body_is_checked_too():
+    async def chunks():
+        yield b'{"a": "x'
+        yield b'\\u0000"}'
+
+    async with client(make_app(max_body_bytes=10_000)) as http:
+        response = await http.post("/echo", content=chunks(), headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()["error"]) == (422, "invalid")

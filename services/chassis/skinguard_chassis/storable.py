@@ -110,25 +110,29 @@ class StorableInputMiddleware:
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         declared = headers.get(b"content-length", b"")
-        small = declared.isdigit() and int(declared) <= MAX_CHECKED_JSON_BYTES
-        if content_type != b"application/json" or not small:
+        large = declared.isdigit() and int(declared) > MAX_CHECKED_JSON_BYTES
+        if content_type != b"application/json" or large:
             await self.app(scope, receive, send)
             return
+        # Buffer the body (also a chunked one, without a length) up to the limit, then check it.
         messages: list[Message] = []
         body = b""
-        while True:
+        complete = False
+        while len(body) <= MAX_CHECKED_JSON_BYTES:
             message = await receive()
             messages.append(message)
             if message["type"] != "http.request":
                 break
             body += message.get("body", b"")
             if not message.get("more_body", False):
+                complete = True
                 break
-        try:
-            check_json(body)
-        except Unstorable as error:
-            await send_json_error(send, 422, "invalid", str(error))
-            return
+        if complete:
+            try:
+                check_json(body)
+            except Unstorable as error:
+                await send_json_error(send, 422, "invalid", str(error))
+                return
 
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
