@@ -1,10 +1,10 @@
-"""Bounded memory for decoding: a budget that concurrent decodes share, and memory handed back.
+"""Bounded memory for decoding: a budget that concurrent decodes share.
 
 A 36-megapixel photo costs over 100 MB as RGB pixels, several times that through the copies a
 decode makes; eight at once would need gigabytes. Decodes are scaled down where the check
 allows (``decode_rgb(max_side=...)``), and each holds its estimated bytes of this budget while it
-runs, so concurrent decodes wait rather than overcommit. After a large one, glibc is asked to
-return freed arenas to the system (``malloc_trim``), or the process would stay at its peak.
+runs, so concurrent decodes wait rather than overcommit. Freed memory is handed back after
+large requests by the chassis (``ReturnMemoryMiddleware``), once per request.
 """
 
 from __future__ import annotations
@@ -13,10 +13,6 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from skinguard_runtime.memory import return_memory_to_the_system
-
-_TRIM_AFTER_BYTES = 32 * 2**20
 
 
 class MemoryBudget:
@@ -38,8 +34,6 @@ class MemoryBudget:
             with self._changed:
                 self._available += amount
                 self._changed.notify_all()
-            if estimate >= _TRIM_AFTER_BYTES:
-                return_memory_to_the_system()
 
     @property
     def available(self) -> int:
