@@ -191,3 +191,55 @@ async def test_label_endpoints_need_a_key_and_the_right_role(client, callers, in
     if path in ("/api/consensus", "/api/annotations/agreement"):
         assert (await client.request(method, url, headers=callers["annotator"].headers)).status_code == 403
     assert (await client.request(method, url, json=body, headers=callers["admin"].headers)).status_code in (200, 201)
+
+
+async def test_an_admins_adjudication_decides_a_dispute_and_keeps_history(client, callers, ingest, label):
+    image = await ingest(seed=40)
+    await label(image["id"], "benign", caller="annotator", confidence=0.9)
+    await label(image["id"], "malignant", caller="annotator_2", confidence=0.5)
+    assert (await consensus(client, callers, image["id"]))["disputed"] is True
+    url = f"/api/images/{image['id']}/adjudication"
+    admin = callers["admin"].headers
+
+    first = await client.post(url, headers=admin, json={"label": "malignant", "note": "irregular border"})
+    assert first.status_code == 201, first.text
+    assert first.json()["adjudicator_id"] == str(callers["admin"].user_id)
+    settled = await consensus(client, callers, image["id"])
+    assert (settled["label"], settled["disputed"], settled["adjudicated"]) == ("malignant", False, True)
+    assert settled["votes"] == {"benign": 1, "malignant": 1} and settled["agreement"] == 0.5
+    disputes = (await client.get("/api/consensus", headers=admin, params={"disputed": "true"})).json()
+    assert disputes["total"] == 0
+
+    assert (await client.post(url, headers=admin, json={"label": "malignant", "note": "irregular border"})).status_code == 200
+    second = await client.post(url, headers=admin, json={"label": "benign"})
+    assert second.status_code == 201
+    body = (await client.get(f"/api/images/{image['id']}/annotations", headers=admin)).json()
+    assert [(d["label"], d["current"]) for d in body["adjudications"]] == [("benign", True), ("malignant", False)]
+    assert body["consensus"]["label"] == "benign"
+    # Annotators stay blind: no decisions, no consensus.
+    own = (await client.get(f"/api/images/{image['id']}/annotations", headers=callers["annotator"].headers)).json()
+    assert own["adjudications"] == [] and own["consensus"] is None
+
+
+async def test_adjudication_refuses_non_admins_unlabelled_images_and_bad_bodies(client, callers, ingest, label):
+    image = await ingest(seed=41)
+    url = f"/api/images/{image['id']}/adjudication"
+    refused = await client.post(url, headers=callers["annotator"].headers, json={"label": "benign"})
+    assert refused.status_code == 403
+    unlabelled = await client.post(url, headers=callers["admin"].headers, json={"label": "benign"})
+    assert unlabelled.status_code == 409 and unlabelled.json()["error"] == "nothing_to_adjudicate"
+    await label(image["id"], "benign")
+    for body in ({"label": "maybe"}, {"label": "benign", "note": "x" * 2001}, {"label": "benign", "extra": 1}):
+        answer = await client.post(url, headers=callers["admin"].headers, json=body)
+        assert answer.status_code == 422, body
+    unknown = await client.post(
+        f"/api/images/{uuid.uuid4()}/adjudication", headers=callers["admin"].headers, json={"label": "benign"}
+    )
+    assert unknown.status_code == 404
+
+
+async def test_whoami_names_the_keys_role(client, callers):
+    me = await client.get("/api/me", headers=callers["annotator"].headers)
+    assert me.status_code == 200
+    assert me.json() == {"user_id": str(callers["annotator"].user_id), "name": "annotator", "role": "annotator"}
+    assert (await client.get("/api/me", headers={"Authorization": "Bearer sg_wrong"})).status_code == 401

@@ -161,6 +161,12 @@ async def test_stats_over_a_window_by_model_version(app, client, callers) -> Non
     assert counts[0.5, 0.6] == 1 and counts[0.9, 1.0] == 2 and sum(counts.values()) == 3
     assert [(v["model_version"], v["count"]) for v in day["by_model_version"]] == [(1, 2), (2, 1)]
     assert day["by_model_version"][1]["malignant_rate"] == 1.0
+    # Per UTC day and version (the window may span midnight): the same counts, summed.
+    per_version: dict[int, int] = {}
+    for entry in day["per_day"]:
+        per_version[entry["model_version"]] = per_version.get(entry["model_version"], 0) + entry["count"]
+    assert per_version == {1: 2, 2: 1}
+    assert [entry["day"] for entry in day["per_day"]] == sorted(entry["day"] for entry in day["per_day"])
 
     two_days = await client.get("/monitoring/stats", params={"window_hours": 48}, headers=callers["admin"].headers)
     assert two_days.json()["overall"]["count"] == 4

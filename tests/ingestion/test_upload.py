@@ -278,3 +278,19 @@ async def test_low_resolution_is_accepted_only_for_importers_and_flagged(client,
     assert accepted.json()["metadata"]["flags"] == ["low_resolution"]
     tiny = await upload(client, callers["admin"], images.jpeg(120, 150, seed=18), allow_low_resolution="true")
     assert tiny.status_code == 422 and tiny.json()["error"] == "too_small"  # below the import floor
+
+
+async def test_the_gallery_filters_images_flagged_low_resolution(client, callers):
+    small = await upload(client, callers["admin"], images.jpeg(200, 150, seed=19), allow_low_resolution="true")
+    normal = await upload(client, callers["admin"], images.jpeg(seed=20))
+    assert small.status_code == normal.status_code == 201
+
+    async def ids(flag: str) -> list[str]:
+        page = await client.get("/api/images", params={"low_resolution": flag}, headers=callers["admin"].headers)
+        assert page.status_code == 200, page.text
+        return [item["id"] for item in page.json()["items"]]
+
+    assert await ids("true") == [small.json()["id"]]
+    assert await ids("false") == [normal.json()["id"]]
+    bad = await client.get("/api/images", params={"low_resolution": "maybe"}, headers=callers["admin"].headers)
+    assert bad.status_code == 422 and bad.json()["error"] == "invalid"

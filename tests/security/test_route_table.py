@@ -21,6 +21,7 @@ PUBLIC = "public"
 ADMIN: frozenset[str] = frozenset()
 UPLOADERS = frozenset({"uploader", "importer"})
 LABELLERS = frozenset({"annotator", "importer"})
+SIGNED_IN = frozenset({"uploader", "annotator", "importer"})  # any valid key
 OPERATIONS = {("GET", "/healthz"): PUBLIC, ("GET", "/readyz"): PUBLIC, ("GET", "/metrics"): PUBLIC}
 
 ROUTES: dict[str, dict[tuple[str, str], frozenset[str] | str]] = {
@@ -31,12 +32,15 @@ ROUTES: dict[str, dict[tuple[str, str], frozenset[str] | str]] = {
         ("GET", "/api/images/{image_id}"): UPLOADERS | {"annotator"},
         ("GET", "/api/images/{image_id}/content"): UPLOADERS | {"annotator"},
         ("DELETE", "/api/images/{image_id}"): frozenset({"uploader"}),
+        ("GET", "/api/me"): SIGNED_IN,
     },
     "annotation": {
         **OPERATIONS,
         ("POST", "/api/images/{image_id}/annotate"): LABELLERS,
         ("GET", "/api/images/{image_id}/annotations"): LABELLERS,
         ("GET", "/api/annotation-queue"): LABELLERS,
+        ("POST", "/api/images/{image_id}/adjudication"): ADMIN,
+        ("GET", "/api/me"): SIGNED_IN,
         ("GET", "/api/consensus"): ADMIN,
         ("GET", "/api/annotations/agreement"): ADMIN,
         ("POST", "/api/datasets"): ADMIN,
@@ -54,6 +58,8 @@ ROUTES: dict[str, dict[tuple[str, str], frozenset[str] | str]] = {
         ("GET", "/api/models/{model_name}/{version}/evaluations"): ADMIN,
         ("GET", "/api/models/{model_name}/{version}/evaluations/{evaluation_id}"): ADMIN,
         ("GET", "/api/models/{model_name}/{version}/card"): ADMIN,
+        ("GET", "/api/models/{model_name}/{version}/plots"): ADMIN,
+        ("GET", "/api/models/{model_name}/{version}/plots/{name}"): ADMIN,
     },
     "gateway": {
         **OPERATIONS,
@@ -101,6 +107,7 @@ def concrete(path: str) -> str:
         .replace("{evaluation_id}", str(uuid.uuid4()))
         .replace("{model_name}", "skinguard")
         .replace("{version}", "1")
+        .replace("{name}", "roc.png")
     )
 
 

@@ -25,6 +25,7 @@ TABLES = (
     "training_images",
     "api_keys",
     "image_annotations",
+    "label_adjudications",
     "training_datasets",
     "dataset_images",
     "training_jobs",

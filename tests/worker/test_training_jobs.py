@@ -43,11 +43,23 @@ async def test_job_trains_registers_and_publishes_a_loadable_savedmodel(
     assert done["state"] == "succeeded", done["error"]
     assert done["model_version"] == 1 and done["attempts"] == 1
     assert done["progress"]["phase"] == "done" and done["progress"]["epoch"] >= 1
+    # One history entry per finished epoch, with its validation figures (the web app's curves).
+    history = done["progress"]["history"]
+    assert [entry["epoch"] for entry in history] == list(range(1, done["progress"]["epoch"] + 1))
+    assert all("loss" in entry and "val_loss" in entry for entry in history)
 
     models = (await client.get("/api/models", headers=callers["admin"].headers, params={"name": "tiny"})).json()
     [version] = models["items"]
     assert version["status"] == "promoted" and version["artifact_url"].endswith("models/tiny/1/")
     assert version["gate"]["promote"] is True and "roc_auc" in version["metrics"]
+    plots = (await client.get("/api/models/tiny/1/plots", headers=callers["admin"].headers)).json()["plots"]
+    assert "training_curves.png" in plots and "evaluation_roc_curve.png" in plots
+    plot = await client.get("/api/models/tiny/1/plots/evaluation_roc_curve.png", headers=callers["admin"].headers)
+    assert plot.status_code == 200 and plot.content.startswith(b"\x89PNG")
+    missing = await client.get("/api/models/tiny/1/plots/nope.png", headers=callers["admin"].headers)
+    assert missing.status_code == 404 and missing.json()["error"] == "no_plot"
+    hostile = await client.get("/api/models/tiny/1/plots/..%2Fmodel_card.json", headers=callers["admin"].headers)
+    assert hostile.status_code in (404, 422)
 
     files = download_prefix(s3, settings.s3_bucket, "models/tiny/1/", tmp_path / "model")
     for expected in ("saved_model.pb", "metadata.json", "model.tflite", "assets.extra/tf_serving_warmup_requests"):

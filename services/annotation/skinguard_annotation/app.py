@@ -10,6 +10,7 @@ from redis import Redis
 
 from skinguard_chassis.app import create_service_app
 from skinguard_chassis.sessions import attach_database, table_ready
+from skinguard_chassis.whoami import router as whoami_router
 from skinguard_runtime.storage import S3ObjectStore
 
 from . import __version__
@@ -56,6 +57,7 @@ def create_app(settings: AnnotationSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.include_router(labels_router)
+    app.include_router(whoami_router)
     app.include_router(datasets_router)
     app.include_router(training_router)
     return app

@@ -59,6 +59,21 @@ class Annotation(Base):
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class Adjudication(Base):
+    """An admin's decision on an image's label; it overrides the annotators' majority. A new
+    decision supersedes the previous one, kept as history."""
+
+    __tablename__ = "label_adjudications"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    image_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    label: Mapped[str] = mapped_column(String(20))
+    adjudicator_id: Mapped[uuid.UUID]
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Dataset(Base):
     __tablename__ = "training_datasets"
 

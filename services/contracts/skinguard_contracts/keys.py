@@ -51,6 +51,11 @@ def model_card_key(model_name: str, version: int) -> str:
     return model_prefix(model_name, version) + MODEL_CARD_JSON
 
 
+def model_plots_prefix(model_name: str, version: int) -> str:
+    """The version's PNG plots: training curves, and ROC, confusion matrix and reliability per split."""
+    return model_prefix(model_name, version) + "plots/"
+
+
 def evaluation_prefix(model_name: str, version: int, evaluation_id: uuid.UUID | str) -> str:
     """Reports of evaluations live beside, not inside, the version folder model-sync copies."""
     return f"evaluations/{model_name}/{version}/{evaluation_id}/"

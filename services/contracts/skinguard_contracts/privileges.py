@@ -44,6 +44,7 @@ ACCESS: dict[str, ServiceAccess] = {
             "api_keys": READ,
             "training_images": READ,
             "image_annotations": WRITE,
+            "label_adjudications": WRITE,
             "training_datasets": ("SELECT", "INSERT"),
             "dataset_images": ("SELECT", "INSERT"),
             "training_jobs": WRITE,

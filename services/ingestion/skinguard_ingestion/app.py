@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from skinguard_chassis.app import create_service_app
 from skinguard_chassis.sessions import attach_database, table_ready
+from skinguard_chassis.whoami import router as whoami_router
 from skinguard_runtime.storage import S3ObjectStore
 
 from . import __version__
@@ -69,4 +70,5 @@ def create_app(settings: IngestionSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.ingestion_metrics = IngestionMetrics(app.state.registry)
     app.include_router(images_router)
+    app.include_router(whoami_router)
     return app

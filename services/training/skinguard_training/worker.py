@@ -81,9 +81,13 @@ def run_job(settings: WorkerSettings, job_id: uuid.UUID) -> str:
     work_dir = settings.work_dir / str(job_id)
     shutil.rmtree(work_dir, ignore_errors=True)  # a re-run after a lost worker starts clean
 
+    history: list[dict] = []  # one entry per finished epoch: the web app's loss and AUC curves
+
     def on_progress(epoch: int, batch: int, metrics: dict) -> None:
         epoch_ended = any(name.startswith("val_") for name in metrics)  # always record an epoch's result
-        update = {"phase": "training", "epoch": epoch, "batch": batch, "metrics": metrics}
+        if epoch_ended:
+            history.append({"epoch": epoch, **metrics})
+        update = {"phase": "training", "epoch": epoch, "batch": batch, "metrics": metrics, "history": history}
         recorder.progress(update, force=epoch_ended)
 
     def should_cancel() -> bool:

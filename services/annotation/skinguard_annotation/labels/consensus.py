@@ -2,43 +2,54 @@
 
 Majority of current labels; a tie is broken by the summed confidence (a label without a
 confidence weighs 1); a tie in both goes to ``malignant``, the label whose miss costs more.
-An image is disputed when the share of labels disagreeing with the consensus exceeds the
-configured threshold.
+An image is disputed when the share of labels disagreeing with the majority exceeds the
+configured threshold. An admin's current adjudication decides the label and settles the dispute.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Float, Select, case, cast, func, select
 
-from ..tables import Annotation
+from ..tables import Adjudication, Annotation
 
 
 def consensus_query(dispute_threshold: float) -> Select:
-    """One row per labelled image: image_id, label, benign, malignant, annotators, agreement, disputed."""
-    current = Annotation.superseded_at.is_(None)
+    """One row per labelled image: image_id, label, benign, malignant, annotators, agreement,
+    disputed, adjudicated."""
     weight = func.coalesce(Annotation.confidence, 1.0)
     malignant = func.count().filter(Annotation.label == "malignant")
     benign = func.count().filter(Annotation.label == "benign")
     malignant_weight = func.coalesce(func.sum(weight).filter(Annotation.label == "malignant"), 0.0)
     benign_weight = func.coalesce(func.sum(weight).filter(Annotation.label == "benign"), 0.0)
-    total = func.count()
-    label = case(
+    majority = case(
         (malignant > benign, "malignant"),
         (benign > malignant, "benign"),
         (malignant_weight >= benign_weight, "malignant"),
         else_="benign",
     )
-    minority_share = cast(func.least(malignant, benign), Float) / total
-    return (
+    votes = (
         select(
             Annotation.image_id.label("image_id"),
-            label.label("label"),
+            majority.label("majority"),
             benign.label("benign"),
             malignant.label("malignant"),
-            total.label("annotators"),
-            (cast(func.greatest(malignant, benign), Float) / total).label("agreement"),
-            (minority_share > dispute_threshold).label("disputed"),
+            func.count().label("annotators"),
         )
-        .where(current)
+        .where(Annotation.superseded_at.is_(None))
         .group_by(Annotation.image_id)
+        .subquery()
     )
+    decision = select(Adjudication.image_id, Adjudication.label).where(Adjudication.superseded_at.is_(None)).subquery()
+    label = func.coalesce(decision.c.label, votes.c.majority)
+    agreeing = case((label == "malignant", votes.c.malignant), else_=votes.c.benign)
+    minority_share = cast(func.least(votes.c.malignant, votes.c.benign), Float) / votes.c.annotators
+    return select(
+        votes.c.image_id.label("image_id"),
+        label.label("label"),
+        votes.c.benign.label("benign"),
+        votes.c.malignant.label("malignant"),
+        votes.c.annotators.label("annotators"),
+        (cast(agreeing, Float) / votes.c.annotators).label("agreement"),
+        ((minority_share > dispute_threshold) & decision.c.label.is_(None)).label("disputed"),
+        decision.c.label.is_not(None).label("adjudicated"),
+    ).outerjoin(decision, decision.c.image_id == votes.c.image_id)

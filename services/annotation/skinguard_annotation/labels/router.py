@@ -14,6 +14,8 @@ from skinguard_contracts.labels import Label
 
 from . import service
 from .schemas import (
+    AdjudicateIn,
+    AdjudicationOut,
     AgreementOut,
     AnnotateIn,
     AnnotationOut,
@@ -67,10 +69,31 @@ async def image_annotations(
     sees_all = principal.is_admin
     annotations = await service.history(session, image_id, annotator_id=None if sees_all else principal.user_id)
     consensus = await service.consensus_of(session, image_id, _threshold(request)) if sees_all else None
+    decisions = await service.adjudications(session, image_id) if sees_all else []
     return ImageAnnotationsOut(
         image_id=image_id,
         consensus=ConsensusOut.of(consensus) if consensus else None,
         annotations=[AnnotationOut.of(annotation) for annotation in annotations],
+        adjudications=[AdjudicationOut.of(decision) for decision in decisions],
+    )
+
+
+@router.post(
+    "/api/images/{image_id}/adjudication",
+    response_model=AdjudicationOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Decide a (disputed) image's label as an admin",
+    description=(
+        "The decision sets the consensus label and settles the dispute; a later decision supersedes "
+        "it (kept as history). Repeating the current decision unchanged records nothing and answers 200."
+    ),
+    responses={200: {"model": AdjudicationOut, "description": "Unchanged"}, **error_responses(401, 403, 404, 409, 422)},
+)
+async def adjudicate(image_id: uuid.UUID, body: AdjudicateIn, session: SessionDep, principal: AdminDep):
+    decision, created = await service.adjudicate(session, principal, image_id, body)
+    return JSONResponse(
+        AdjudicationOut.of(decision).model_dump(mode="json"),
+        status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
     )
 
 

@@ -29,6 +29,37 @@ class AnnotateIn(BaseModel):
         return value
 
 
+class AdjudicateIn(BaseModel):
+    model_config = WRITE_MODEL
+
+    label: Label
+    note: str = Field("", max_length=2000, description="why (shown with the decision's history)")
+
+
+class AdjudicationOut(BaseModel):
+    id: uuid.UUID
+    image_id: uuid.UUID
+    label: Label
+    note: str
+    adjudicator_id: uuid.UUID
+    created_at: datetime
+    superseded_at: datetime | None
+    current: bool
+
+    @classmethod
+    def of(cls, decision) -> AdjudicationOut:
+        return cls(
+            id=decision.id,
+            image_id=decision.image_id,
+            label=decision.label,
+            note=decision.note,
+            adjudicator_id=decision.adjudicator_id,
+            created_at=decision.created_at,
+            superseded_at=decision.superseded_at,
+            current=decision.superseded_at is None,
+        )
+
+
 class AnnotationOut(BaseModel):
     id: uuid.UUID
     image_id: uuid.UUID
@@ -61,7 +92,8 @@ class ConsensusOut(BaseModel):
     votes: dict[str, int]
     annotators: int
     agreement: float = Field(description="share of current labels that agree with the consensus")
-    disputed: bool
+    disputed: bool = Field(description="the annotators disagree beyond the threshold and no admin has decided")
+    adjudicated: bool = Field(description="an admin's decision sets the label")
 
     @classmethod
     def of(cls, row) -> ConsensusOut:
@@ -72,6 +104,7 @@ class ConsensusOut(BaseModel):
             annotators=row.annotators,
             agreement=row.agreement,
             disputed=row.disputed,
+            adjudicated=row.adjudicated,
         )
 
 
@@ -79,6 +112,9 @@ class ImageAnnotationsOut(BaseModel):
     image_id: uuid.UUID
     consensus: ConsensusOut | None = Field(description="admins only; null while unlabelled or for blind annotators")
     annotations: list[AnnotationOut] = Field(description="history, newest first; annotators see only their own")
+    adjudications: list[AdjudicationOut] = Field(
+        default_factory=list, description="admins only: decisions on this image, newest first"
+    )
 
 
 class ConsensusPage(BaseModel):

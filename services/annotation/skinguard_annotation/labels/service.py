@@ -10,12 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skinguard_chassis.auth import Principal, visible_images
-from skinguard_contracts.errors import NotFound
+from skinguard_contracts.errors import Conflict, NotFound
 
-from ..tables import Annotation, ImageView
+from ..tables import Adjudication, Annotation, ImageView
 from .agreement import OverallAgreement, PairAgreement, overall_agreement, pairwise_agreement
 from .consensus import consensus_query
-from .schemas import AnnotateIn
+from .schemas import AdjudicateIn, AnnotateIn
 
 _FOREIGN_KEY_VIOLATION = "23503"
 
@@ -65,15 +65,49 @@ async def annotate(
         annotator_id=principal.user_id,
         meta=request.metadata,
     )
-    session.add(annotation)
+    await _add_for_image(session, annotation, image_id)
+    return annotation, True
+
+
+async def _add_for_image(session: AsyncSession, row: Annotation | Adjudication, image_id: uuid.UUID) -> None:
+    session.add(row)
     try:
         await session.flush()
     except IntegrityError as error:
         if getattr(error.orig, "sqlstate", None) == _FOREIGN_KEY_VIOLATION:  # erased since the lookup
             raise NotFound(f"no image with id {image_id}") from error
         raise
-    await session.refresh(annotation)
-    return annotation, True
+    await session.refresh(row)
+
+
+async def adjudicate(
+    session: AsyncSession, principal: Principal, image_id: uuid.UUID, request: AdjudicateIn
+) -> tuple[Adjudication, bool]:
+    """Record an admin's decision on an image's label; it supersedes the previous decision (kept).
+    Only a labelled image can be adjudicated; repeating the current decision records nothing."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"labels:{image_id}"))))
+    await require_image(session, principal, image_id)
+    labelled = await session.scalar(
+        select(func.count()).where(Annotation.image_id == image_id, Annotation.superseded_at.is_(None))
+    )
+    if not labelled:
+        raise Conflict(f"image {image_id} has no labels to adjudicate", code="nothing_to_adjudicate")
+    current = await session.scalar(
+        select(Adjudication).where(Adjudication.image_id == image_id, Adjudication.superseded_at.is_(None))
+    )
+    if current is not None:
+        if (current.label, current.note) == (request.label, request.note):
+            return current, False
+        current.superseded_at = datetime.now(UTC)
+        await session.flush()
+    decision = Adjudication(image_id=image_id, label=request.label, adjudicator_id=principal.user_id, note=request.note)
+    await _add_for_image(session, decision, image_id)
+    return decision, True
+
+
+async def adjudications(session: AsyncSession, image_id: uuid.UUID) -> list[Adjudication]:
+    query = select(Adjudication).where(Adjudication.image_id == image_id)
+    return list(await session.scalars(query.order_by(Adjudication.created_at.desc(), Adjudication.id)))
 
 
 async def history(session: AsyncSession, image_id: uuid.UUID, *, annotator_id: uuid.UUID | None) -> list[Annotation]:
@@ -84,8 +118,8 @@ async def history(session: AsyncSession, image_id: uuid.UUID, *, annotator_id: u
 
 
 async def consensus_of(session: AsyncSession, image_id: uuid.UUID, dispute_threshold: float):
-    query = consensus_query(dispute_threshold).where(Annotation.image_id == image_id)
-    return (await session.execute(query)).one_or_none()
+    consensus = consensus_query(dispute_threshold).subquery()
+    return (await session.execute(select(consensus).where(consensus.c.image_id == image_id))).one_or_none()
 
 
 async def list_consensus(

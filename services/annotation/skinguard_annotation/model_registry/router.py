@@ -3,7 +3,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from pydantic import BaseModel, Field
 
 from skinguard_chassis.app import error_responses
 from skinguard_chassis.auth import AdminDep
@@ -193,3 +194,34 @@ async def model_card(
     model_name: ModelName, version: VersionNumber, request: Request, session: SessionDep, _: AdminDep
 ) -> dict:
     return await service.model_card(session, request.app.state.store, model_name, version)
+
+
+class PlotList(BaseModel):
+    plots: list[str] = Field(description="file names, for GET .../plots/{name}")
+
+
+PlotName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.png$")]
+
+
+@router.get(
+    "/api/models/{model_name}/{version}/plots",
+    response_model=PlotList,
+    summary="The version's plots: training curves; ROC, confusion matrix and reliability per split",
+    responses=error_responses(401, 403, 404, 503),
+)
+async def list_plots(
+    model_name: ModelName, version: VersionNumber, request: Request, session: SessionDep, _: AdminDep
+) -> PlotList:
+    return PlotList(plots=await service.plot_names(session, request.app.state.store, model_name, version))
+
+
+@router.get(
+    "/api/models/{model_name}/{version}/plots/{name}",
+    summary="One plot (PNG)",
+    responses={200: {"content": {"image/png": {}}, "description": "The plot"}, **error_responses(401, 403, 404, 503)},
+)
+async def get_plot(
+    model_name: ModelName, version: VersionNumber, name: PlotName, request: Request, session: SessionDep, _: AdminDep
+) -> Response:
+    data = await service.plot(session, request.app.state.store, model_name, version, name)
+    return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

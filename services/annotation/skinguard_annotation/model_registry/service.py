@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skinguard_chassis.auth import Principal
 from skinguard_chassis.sessions import after_commit
 from skinguard_contracts.errors import Conflict, Invalid, NotFound, ServiceUnavailable
-from skinguard_contracts.keys import model_card_key, versions_index_key
+from skinguard_contracts.keys import model_card_key, model_plots_prefix, versions_index_key
 from skinguard_contracts.tasks import EVALUATE_TASK, TRAIN_TASK, TRAINING_QUEUE, cancel_key
 from skinguard_registry.promotion import index_generation_bump, promote, rollback, versions_index, versions_of
 from skinguard_registry.records import (
@@ -300,3 +300,17 @@ async def model_card(session: AsyncSession, store: ObjectStore, model_name: str,
             f"version {version} of model {model_name!r} has no model card (published before cards existed)",
             code="no_model_card",
         ) from error
+
+
+async def plot_names(session: AsyncSession, store: ObjectStore, model_name: str, version: int) -> list[str]:
+    await get_version(session, model_name, version)
+    prefix = model_plots_prefix(model_name, version)
+    return sorted(key.removeprefix(prefix) for key, _ in await store.listing(prefix) if key.endswith(".png"))
+
+
+async def plot(session: AsyncSession, store: ObjectStore, model_name: str, version: int, name: str) -> bytes:
+    await get_version(session, model_name, version)
+    try:
+        return await store.get(model_plots_prefix(model_name, version) + name)
+    except ObjectMissing as error:
+        raise NotFound(f"version {version} of model {model_name!r} has no plot {name!r}", code="no_plot") from error

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -25,11 +25,20 @@ class VersionStats(PredictionStats):
     model_version: int
 
 
+class DayCount(BaseModel):
+    day: date = Field(description="UTC day")
+    model_name: str
+    model_version: int
+    count: int
+    malignant_rate: float
+
+
 class StatsOut(BaseModel):
     window_hours: int
     since: datetime
     overall: PredictionStats
     by_model_version: list[VersionStats]
+    per_day: list[DayCount] = Field(description="predictions per UTC day and model version, oldest first")
 
 
 class Performance(BaseModel):

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..feedback.tables import PredictionFeedback
 from ..predictions.tables import PredictionLog
 from .maths import CONFIDENCE_BINS, BinCounts, performance, tally_by_version
-from .schemas import PerformanceOut, StatsOut, VersionPerformance, VersionStats
+from .schemas import DayCount, PerformanceOut, StatsOut, VersionPerformance, VersionStats
 
 
 async def prediction_stats(session: AsyncSession, window_hours: int) -> StatsOut:
@@ -29,7 +29,25 @@ async def prediction_stats(session: AsyncSession, window_hours: int) -> StatsOut
         .group_by(PredictionLog.model_name, PredictionLog.model_version, confidence_bin)
     )
     overall, by_version = tally_by_version(BinCounts(*row) for row in await session.execute(query))
+    day = func.date(func.timezone("UTC", PredictionLog.created_at))
+    daily = (
+        select(
+            day,
+            PredictionLog.model_name,
+            PredictionLog.model_version,
+            func.count(),
+            func.count().filter(PredictionLog.predicted_class == "malignant"),
+        )
+        .where(PredictionLog.created_at >= since)
+        .group_by(day, PredictionLog.model_name, PredictionLog.model_version)
+        .order_by(day, PredictionLog.model_name, PredictionLog.model_version)
+    )
+    per_day = [
+        DayCount(day=when, model_name=name, model_version=version, count=count, malignant_rate=malignant / count)
+        for when, name, version, count, malignant in await session.execute(daily)
+    ]
     return StatsOut(
+        per_day=per_day,
         window_hours=window_hours,
         since=since,
         overall=overall.stats(),

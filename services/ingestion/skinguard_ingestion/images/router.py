@@ -120,10 +120,11 @@ async def list_images(
     patient_id: Annotated[str | None, Query(max_length=128, description="raw id; matched by pseudonym")] = None,
     created_after: Moment = None,
     created_before: Moment = None,
+    low_resolution: Annotated[bool | None, Query(description="only images flagged low_resolution (or not)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> ImagePage:
-    filters = service.ImageFilters(source, lesion_id, patient_id, created_after, created_before)
+    filters = service.ImageFilters(source, lesion_id, patient_id, created_after, created_before, low_resolution)
     images, total = await service.list_images(
         session,
         principal,

@@ -64,6 +64,7 @@ class ImageFilters:
     patient_id: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    low_resolution: bool | None = None  # flagged low_resolution at import (True) or not (False)
 
 
 def pseudonymise(patient_id: str, key: str) -> str:
@@ -203,6 +204,9 @@ async def list_images(
         query = query.where(TrainingImage.created_at >= filters.created_after)
     if filters.created_before is not None:
         query = query.where(TrainingImage.created_at < filters.created_before)
+    if filters.low_resolution is not None:
+        flagged = TrainingImage.meta.contains({"flags": ["low_resolution"]})
+        query = query.where(flagged if filters.low_resolution else ~flagged)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     page = await session.scalars(
         query.order_by(TrainingImage.created_at.desc(), TrainingImage.id).limit(limit).offset(offset)
