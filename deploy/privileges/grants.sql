@@ -11,6 +11,7 @@ REVOKE ALL ON ALL TABLES IN SCHEMA public FROM skinguard_annotation;
 GRANT SELECT ON api_keys TO skinguard_annotation;
 GRANT SELECT ON training_images TO skinguard_annotation;
 GRANT SELECT, INSERT, UPDATE ON image_annotations TO skinguard_annotation;
+GRANT SELECT, INSERT, UPDATE ON label_adjudications TO skinguard_annotation;
 GRANT SELECT, INSERT ON training_datasets TO skinguard_annotation;
 GRANT SELECT, INSERT ON dataset_images TO skinguard_annotation;
 GRANT SELECT, INSERT, UPDATE ON training_jobs TO skinguard_annotation;
