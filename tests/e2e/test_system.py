@@ -8,11 +8,6 @@ request is a cache hit, and a newly promoted version is picked up without restar
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
@@ -24,9 +19,9 @@ from PIL import Image
 from skinguard_cli.demo import System, classify, freeze_dataset, start_training, wait_for_job, wait_until_served
 from skinguard_cli.importer import Endpoints, Journal, run_import
 from skinguard_datasets.layouts import discover
-from skinguard_devstack.processes import free_port
 from skinguard_imaging import to_model_input
 from support import images
+from support.running_system import start_system
 
 pytestmark = pytest.mark.integration
 
@@ -50,66 +45,30 @@ def lesion_photo(seed: int, malignant: bool) -> bytes:
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    ports = {
-        name: free_port()
-        for name in ("postgres", "redis", "s3", "grpc", "ingestion", "annotation", "gateway", "metrics")
-    }
-    env = {
-        **os.environ,
-        "SKINGUARD_INGESTION_PORT": str(ports["ingestion"]),
-        "SKINGUARD_ANNOTATION_PORT": str(ports["annotation"]),
-        "SKINGUARD_GATEWAY_PORT": str(ports["gateway"]),
-        "SKINGUARD_SERVING_METRICS_PORT": str(ports["metrics"]),
-        "SKINGUARD_GATE_MIN_AUC": "0",
-        "SKINGUARD_GATE_MARGIN": "1",  # every version passes: this test is about the plumbing
-        "SKINGUARD_GATE_SENSITIVITY_TOLERANCE": "1",
-        "SKINGUARD_GATE_MAX_ECE": "1",
-    }
-    command = [
-        str(Path(sys.executable).parent / "skinguard-dev"),
-        "run",
-        "--data-dir",
-        str(root / "data"),
-        "--postgres-port",
-        str(ports["postgres"]),
-        "--redis-port",
-        str(ports["redis"]),
-        "--s3-port",
-        str(ports["s3"]),
-        "--serving-grpc-port",
-        str(ports["grpc"]),
-    ]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = []
-    for line in process.stdout:
-        output.append(line)
-        if "Press Ctrl-C to stop" in line:
-            break
-    else:
-        pytest.fail("the system did not start:\n" + "".join(output))
-    keys = json.loads((root / "data" / "dev-keys.json").read_text())
-    secrets = json.loads((root / "data" / "secrets.json").read_text())
-    base = "http://127.0.0.1:"
+    running = start_system(
+        tmp_path_factory.mktemp("e2e"),
+        {
+            "SKINGUARD_GATE_MIN_AUC": "0",
+            "SKINGUARD_GATE_MARGIN": "1",  # every version passes: this test is about the plumbing
+            "SKINGUARD_GATE_SENSITIVITY_TOLERANCE": "1",
+            "SKINGUARD_GATE_MAX_ECE": "1",
+        },
+    )
+    urls = running.urls
     yield {
         "system": System(
-            base + str(ports["ingestion"]),
-            base + str(ports["annotation"]),
-            base + str(ports["gateway"]),
-            keys["admin"],
-            keys["importer"],
+            urls["ingestion"], urls["annotation"], urls["gateway"], running.keys["admin"], running.keys["importer"]
         ),
         "s3": boto3.client(
             "s3",
-            endpoint_url=f"http://127.0.0.1:{ports['s3']}",
+            endpoint_url=f"http://127.0.0.1:{running.ports['s3']}",
             region_name="us-east-1",
-            aws_access_key_id=secrets["s3_access_key"],
-            aws_secret_access_key=secrets["s3_secret_key"],
+            aws_access_key_id=running.secrets["s3_access_key"],
+            aws_secret_access_key=running.secrets["s3_secret_key"],
         ),
-        "root": root,
+        "root": running.root,
     }
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=60)
+    running.stop()
 
 
 def savedmodel_probabilities(s3, version: int, data: bytes, target: Path) -> np.ndarray:

@@ -76,6 +76,7 @@ ACCESS: dict[str, ServiceAccess] = {
     ),
     "model-sync": ServiceAccess(None, s3_identity="skinguard-model-sync", s3_read=(MODELS_PREFIX,)),
     "model-server": ServiceAccess(None),  # the model repository on disk only
+    "webapp": ServiceAccess(None),  # the services' public APIs with each person's own key, and Redis
 }
 
 

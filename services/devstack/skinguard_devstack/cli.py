@@ -72,6 +72,8 @@ def _print_summary(infra: Infrastructure, services, keys: dict[str, str], servin
     for service in services:
         if not service.spec.http:
             print(f"  {service.spec.name:<11} (Celery on redis, queue training)")
+        elif service.spec.name == "webapp":
+            print(f"  {service.spec.name:<11} {service.url}   (open in a browser; sign in with a key below)")
         else:
             print(f"  {service.spec.name:<11} {service.url}   (API docs: {service.url}/docs)")
     print(f"  postgres    {infra.postgres.url}")

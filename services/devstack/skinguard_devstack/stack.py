@@ -70,7 +70,11 @@ SERVICES: tuple[ServiceSpec, ...] = (
         migrate=("skinguard-gateway", "migrate"),
         health_path="/healthz",
     ),
+    # The clinicians' web app: the services' public APIs (their URLs below) and Redis.
+    ServiceSpec("webapp", ("skinguard-webapp", "serve"), "SKINGUARD_WEBAPP_PORT", 8003),
 )
+# Each is handed to every service as SKINGUARD_<NAME>_URL (the web app calls them).
+PUBLIC_APIS = ("ingestion", "annotation", "gateway")
 
 MODEL_NAME = "skinguard"
 
@@ -297,8 +301,10 @@ def start_services(
     infra: Infrastructure, env: dict[str, str], logs: Path, ports: dict[str, int]
 ) -> list[ServiceProcess]:
     """Every service, each with its own database role and S3 identity."""
+    chosen = {spec.name: ports.get(spec.name) or free_port() for spec in SERVICES}
+    urls = {f"SKINGUARD_{name.upper()}_URL": f"http://127.0.0.1:{chosen[name]}" for name in PUBLIC_APIS}
     started = [
-        ServiceProcess(spec, {**env, **infra.credentials_of(spec.name)}, ports.get(spec.name) or free_port(), logs)
+        ServiceProcess(spec, {**env, **urls, **infra.credentials_of(spec.name)}, chosen[spec.name], logs)
         for spec in SERVICES
     ]
     for service in started:
