@@ -104,3 +104,18 @@ def screenshot(page: Page, name: str) -> None:
     page.set_viewport_size(TABLET)
     page.screenshot(path=str(folder / f"{name}-768.png"), full_page=True)
     page.set_viewport_size(DESKTOP)
+
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('button, input, select, textarea, a[href], [tabindex]')]
+  .filter((el) => !el.closest('[hidden]'))
+  .filter((el) => {
+    const named = el.getAttribute('aria-label') || (el.labels && el.labels.length)
+      || el.textContent.trim() || el.getAttribute('title') || el.querySelector('img[alt]:not([alt=""])');
+    return !named;
+  })
+  .map((el) => el.outerHTML.slice(0, 120))"""
+
+
+def unlabelled_controls(page: Page) -> list[str]:
+    """Controls without an accessible name (no label, aria-label or text): must be none."""
+    return page.evaluate(UNLABELLED_CONTROLS)
