@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-unit fuzz lint typecheck bench bench-ingest bench-training bench-gateway bench-memory bench-quality chaos protos clean
+.PHONY: install browser run test test-unit fuzz lint typecheck bench bench-ingest bench-training bench-gateway bench-memory bench-webapp bench-quality chaos protos clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -18,10 +18,18 @@ $(UV):
 install: $(UV)
 	$(UV) sync --frozen --all-packages --python 3.11
 
+# Headless Chromium for the browser tests (tests/browser) and bench-webapp: Debian's package,
+# installed once (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get install -y --no-install-recommends chromium \
+		|| { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }; }
+
 run: install
 	$(BIN)/skinguard-dev run
 
-test: install
+test: install browser
 	$(BIN)/pytest
 
 test-unit: install
@@ -39,7 +47,7 @@ typecheck: install
 	$(BIN)/mypy services/*/skinguard_*
 
 # Benchmarks print figures (no assertions); `make bench` runs them all.
-bench: bench-ingest bench-training bench-gateway bench-memory
+bench: bench-ingest bench-training bench-gateway bench-memory bench-webapp
 
 bench-ingest: install
 	$(BIN)/python bench/ingest.py
@@ -52,6 +60,10 @@ bench-gateway: install
 
 bench-memory: install
 	$(BIN)/python bench/upload_memory.py
+
+# Labels per minute of a scripted keyboard user in the web app, and key press -> next photo shown.
+bench-webapp: install browser
+	$(BIN)/python bench/webapp_labelling.py
 
 # Outages of growing length (S3, then PostgreSQL) under upload load: codes, worst latency,
 # recovery time and the objects = rows check per fault.

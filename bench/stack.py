@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skinguard_devstack.processes import free_port
-from skinguard_devstack.stack import SERVICES, Infrastructure, ServiceProcess, ensure_dev_keys, migrate, service_env
+from skinguard_devstack.stack import (
+    PUBLIC_APIS,
+    SERVICES,
+    Infrastructure,
+    ServiceProcess,
+    ensure_dev_keys,
+    migrate,
+    service_env,
+)
 
 
 @dataclass
@@ -18,6 +26,7 @@ class Stack:
     infra: Infrastructure
     services: dict[str, ServiceProcess]
     uploader_token: str
+    keys: dict[str, str]  # role -> dev API key
 
 
 @contextmanager
@@ -30,7 +39,7 @@ def bench_stack(prefix: str, names: list[str], *, log_level: str = "WARNING", **
             env = service_env(infra, log_json=True, serving_grpc_port=free_port())
             env.update({"SKINGUARD_LOG_LEVEL": log_level, **env_overrides})
             migrate(infra, env)
-            token = ensure_dev_keys(Path(tmp) / "keys.json", env)["uploader"]
+            keys = ensure_dev_keys(Path(tmp) / "keys.json", env)
             specs = {spec.name: spec for spec in SERVICES}
             for name in names:
                 service = ServiceProcess(
@@ -39,7 +48,9 @@ def bench_stack(prefix: str, names: list[str], *, log_level: str = "WARNING", **
                 service.start()
                 service.wait_ready(timeout=90)
                 started[name] = service
-            yield Stack(infra, started, token)
+                if name in PUBLIC_APIS:  # later services (the web app) call it
+                    env[f"SKINGUARD_{name.upper()}_URL"] = service.url
+            yield Stack(infra, started, keys["uploader"], keys)
         finally:
             for service in started.values():
                 service.stop()

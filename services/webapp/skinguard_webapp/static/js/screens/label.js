@@ -6,7 +6,8 @@ import { annotation, api, blobOf, imageUrl, ingestion, query } from "../api.js";
 import { h, replace, say } from "../dom.js";
 import { photoViewer } from "../viewer.js";
 
-const PREFETCH = 3;
+const PREFETCH = 5;
+const KEEP_FOR_UNDO = 20; // labelled photos whose pixels stay in memory for U
 const CONFIDENCE = { 1: 0.2, 2: 0.4, 3: 0.6, 4: 0.8, 5: 1.0 };
 // Key press -> next photo shown, in ms: read by the browser benchmark (bench/webapp_labelling.py).
 window.skinguardLabelTimings = window.skinguardLabelTimings || [];
@@ -126,6 +127,7 @@ export async function render(root) {
     const chosen = confidence;
     seen.add(item.image_id);
     done.push({ item, label: value });
+    if (done.length > KEEP_FOR_UNDO) forget(done[done.length - KEEP_FOR_UNDO - 1].item);
     labelled += 1;
     show(started);
     api(annotation(`images/${item.image_id}/annotate`), {
@@ -139,6 +141,12 @@ export async function render(root) {
       queue.unshift(item);
       show();
     });
+  }
+
+  function forget(item) {
+    const url = item.url;
+    item.url = null; // fetched again if it comes back to the screen
+    url?.then((objectUrl) => URL.revokeObjectURL(objectUrl)).catch(() => {});
   }
 
   function skip() {
@@ -189,8 +197,6 @@ export async function render(root) {
   await show();
   return () => {
     document.removeEventListener("keydown", onKey);
-    for (const item of [...queue, ...skipped, ...done.map((entry) => entry.item)]) {
-      item.url?.then((url) => URL.revokeObjectURL(url)).catch(() => {});
-    }
+    for (const item of [...queue, ...skipped, ...done.map((entry) => entry.item)]) forget(item);
   };
 }
