@@ -63,7 +63,7 @@ async def forward(
     outgoing = client.build_request(
         request.method,
         upstream.base_url + upstream.path_prefix + rest,
-        params=request.query_params.multi_items(),
+        params=str(request.query_params),
         headers=headers,
         content=body,
     )
