@@ -51,7 +51,7 @@ def test_config_is_valid_with_env_example(config: dict) -> None:
         "postgres", "redis", "minio", "minio-setup", "migrate-ingestion", "migrate-annotation",
         "migrate-gateway", "database-roles", "ingestion", "annotation", "training", "models-init", "model-sync",
         "serving",
-        "gateway", "nginx", "prometheus",
+        "gateway", "webapp", "nginx", "prometheus",
     }  # fmt: skip
     assert set(config["services"]) == expected
     assert config["services"]["prometheus"]["profiles"] == ["prometheus"]
@@ -93,7 +93,8 @@ def test_restart_policies_and_healthchecks(config: dict) -> None:
 
 
 def test_startup_waits_for_health_and_completed_steps(config: dict) -> None:
-    started_only = {("gateway", "serving")}  # the gateway must answer 503 before any model exists
+    # The gateway must answer 503 before any model exists; the mobile API must not wait for the web app.
+    started_only = {("gateway", "serving"), ("nginx", "webapp")}
     for name, service in config["services"].items():
         for dependency, condition in service.get("depends_on", {}).items():
             expected = (
@@ -176,6 +177,35 @@ def test_each_service_runs_as_its_own_database_role_and_s3_user(config: dict) ->
         assert access.database_role is None or f"login_role {access.database_role} " in roles
 
 
+def test_webapp_has_redis_and_the_services_public_apis_only(config: dict) -> None:
+    services = config["services"]
+    webapp = services["webapp"]
+    environment = webapp["environment"]
+    # Sessions in Redis, as the other services reach it; no database, bucket or service secret.
+    assert environment["SKINGUARD_REDIS_URL"] == services["annotation"]["environment"]["SKINGUARD_REDIS_URL"]
+    assert not [key for key in environment if re.match(r"SKINGUARD_(DATABASE|S3|PSEUDONYM|FEEDBACK)_", key)]
+    # The services' internal addresses, on the ports their own healthchecks probe.
+    for name in ("annotation", "ingestion", "gateway"):
+        port = re.search(r"127\.0\.0\.1:(\d+)/", " ".join(services[name]["healthcheck"]["test"])).group(1)
+        assert environment[f"SKINGUARD_{name.upper()}_URL"] == f"http://{name}:{port}", name
+        assert webapp["depends_on"][name]["condition"] == "service_healthy", name
+    assert webapp["depends_on"]["redis"]["condition"] == "service_healthy"
+    # Behind nginx's TLS only: Secure cookies, no port of its own, forwarded headers from nginx.
+    assert environment["SKINGUARD_SECURE_COOKIES"] == "true"
+    assert not webapp.get("ports")
+    assert environment["FORWARDED_ALLOW_IPS"] == services["nginx"]["networks"]["default"]["ipv4_address"]
+    # The port the image's script listens on (its default) is the one its healthcheck and nginx use.
+    from skinguard_webapp.settings import WebAppSettings
+
+    port = WebAppSettings.model_fields["webapp_port"].default
+    assert "SKINGUARD_WEBAPP_PORT" not in environment
+    assert f"127.0.0.1:{port}/readyz" in " ".join(webapp["healthcheck"]["test"])
+    assert f"set $webapp http://webapp:{port};" in (DEPLOY / "nginx" / "skinguard.conf").read_text()
+    # Hardened and run as the image's user like every SkinGuard container.
+    assert webapp["read_only"] is True and webapp["cap_drop"] == ["ALL"] and "user" not in webapp
+    assert services["nginx"]["depends_on"]["webapp"]["condition"] == "service_started"  # 443 does not wait for it
+
+
 def test_gateway_is_healthy_without_a_model(config: dict) -> None:
     # nginx waits for the gateway's health: it must not wait for a model (/readyz would), so that
     # the gateway's JSON 503s and /health ("degraded") reach clients until one is promoted.
@@ -248,6 +278,10 @@ def test_nginx_terminates_tls_and_limits_uploads(config: dict) -> None:
     ingestion_limit = _size(re.search(r"client_max_body_size\s+(\w+);", ingestion).group(1))
     assert MAX_UPLOAD_BYTES < ingestion_limit <= 12 * 1024**2
     assert "proxy_pass $gateway" in gateway
+    # Operations endpoints are not served from outside.
+    for block in (gateway, blocks["8444"]):
+        for path in ("/metrics", "/readyz"):
+            assert re.search(rf"location = {path} \{{ return 404; \}}", block), path
     nginx = config["services"]["nginx"]
     certs = next(v for v in nginx["volumes"] if v["target"] == "/etc/nginx/certs")
     assert Path(certs["source"]) == DEPLOY / "nginx" / "certs" and certs["read_only"]
@@ -255,11 +289,28 @@ def test_nginx_terminates_tls_and_limits_uploads(config: dict) -> None:
     assert "*" in ignored, "private keys in deploy/nginx/certs must never be committed"
 
 
+def test_nginx_serves_the_webapp_behind_tls(config: dict) -> None:
+    webapp = _server_blocks((DEPLOY / "nginx" / "skinguard.conf").read_text())["8444"]
+    assert "ssl" in re.search(r"listen\s+8444[^;]*", webapp).group(0)
+    # A 10 MiB photo with its multipart framing and form fields (the app itself allows 11 MiB).
+    limit = _size(re.search(r"client_max_body_size\s+(\w+);", webapp).group(1))
+    assert MAX_UPLOAD_BYTES < limit <= 12 * 1024**2
+    assert "proxy_pass $webapp" in webapp
+    # The web app checks a write's Origin (https://host:8444) against Host, so Host keeps the port;
+    # and a location that sets one header must set them all (nginx inherits none then).
+    assert re.search(r"proxy_set_header\s+Host\s+\$http_host;", webapp)
+    for header in ("X-Forwarded-For", "X-Forwarded-Proto", "X-Request-ID", "Connection"):
+        assert re.search(rf"proxy_set_header\s+{header}\s", webapp), header
+    # Published like the gateway's TLS port.
+    published = {(port["published"], port["target"]) for port in config["services"]["nginx"]["ports"]}
+    assert ("8444", 8444) in published
+
+
 def test_prometheus_scrapes_every_metrics_endpoint() -> None:
     scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
     jobs = {job["job_name"]: job for job in scrape}
-    services = ("gateway", "ingestion", "annotation", "serving")
+    services = ("gateway", "ingestion", "annotation", "webapp", "serving")
     ports = {name: jobs[name]["dns_sd_configs"][0]["port"] for name in services}
-    assert ports == {"gateway": 8000, "ingestion": 8001, "annotation": 8002, "serving": 8501}
+    assert ports == {"gateway": 8000, "ingestion": 8001, "annotation": 8002, "webapp": 8003, "serving": 8501}
     monitoring = (DEPLOY / "serving" / "monitoring.config").read_text()
     assert jobs["serving"]["metrics_path"] == re.search(r'path:\s*"([^"]+)"', monitoring).group(1)

@@ -6,7 +6,10 @@
   script is one its package declares, and compose builds the same args.
 - Each image's Python dependency set is what the Dockerfile exports from uv.lock for its
   package; the set resolves, and the image's code imports with that set alone
-  (import_check.py). The gateway, ingestion, annotation and model-sync sets hold no TensorFlow.
+  (import_check.py). The gateway, ingestion, annotation, web app and model-sync sets hold no
+  TensorFlow.
+- Files a package needs besides its modules (the web app's static/ pages) go into its wheel,
+  which is what the image installs.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ DEEP_LEARNING = re.compile(r"^(tensorflow.*|tf-keras|keras|tensorboard.*|jax|jax
 
 DOCKERFILE = "deploy/docker/Dockerfile"
 BAKE_FILE = REPO / "docker-bake.json"
-HTTP_SERVICES = {"ingestion", "annotation", "gateway"}
+HTTP_SERVICES = {"ingestion", "annotation", "gateway", "webapp"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ IMAGES = {
     "ingestion": Image("skinguard-ingestion", walk=("skinguard_ingestion",)),
     "annotation": Image("skinguard-annotation", walk=("skinguard_annotation",)),
     "gateway": Image("skinguard-gateway", walk=("skinguard_gateway",)),
+    "webapp": Image("skinguard-webapp", walk=("skinguard_webapp",)),
     "model-sync": Image("skinguard-model-sync", walk=("skinguard_model_sync",)),
     "training": Image("skinguard-training", walk=("skinguard_training",), tensorflow=True),
     "model-server": Image("skinguard-serving", walk=("skinguard_serving",), tensorflow=True),
@@ -222,3 +226,25 @@ def test_image_code_imports_with_its_dependency_set_alone(name: str, import_repo
     report = import_reports[name]
     assert isinstance(report, dict), report
     assert not report["errors"], "\n".join(f"{module}:\n{error}" for module, error in report["errors"].items())
+
+
+def test_the_web_apps_static_files_go_into_its_wheel() -> None:
+    """The image installs the web app as a wheel (not editable): hatchling puts every file below
+    the package folder into it unless an exclude or a .gitignore pattern drops it."""
+    package = REPO / "services" / "webapp" / "skinguard_webapp"
+    static = package / "static"
+    files = sorted(path.relative_to(REPO) for path in static.rglob("*") if path.is_file())
+    assert (static / "index.html").is_file() and files, "the web app's pages live in skinguard_webapp/static/"
+    wheel = tomllib.loads((package.parent / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert wheel["packages"] == ["skinguard_webapp"]
+    assert not {"exclude", "only-include", "sources"} & set(wheel), "static/ must stay in the wheel as it is"
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "--stdin"],
+        input="\n".join(str(path) for path in files),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert ignored.returncode in (0, 1), ignored.stderr  # 1: nothing ignored
+    assert not ignored.stdout.split(), f"git (and so hatchling) ignores {ignored.stdout.split()}"

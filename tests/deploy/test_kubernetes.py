@@ -43,6 +43,8 @@ SECRET_KEYS = {
     ("serving", "model-sync"): {"MODEL_SYNC_S3_SECRET_KEY"},
     # Prediction log and feedback, model metadata in S3, cache, the feedback-token key.
     ("gateway", "gateway"): {*own("GATEWAY"), REDIS, FEEDBACK},
+    # Sessions only: it calls the services' public APIs with each person's own API key.
+    ("webapp", "webapp"): {REDIS},
     # `migrate` needs (and is checked for) the owner's database URL only; the last step makes
     # the services' roles.
     ("migrate", "ingestion"): {DB},
@@ -121,9 +123,9 @@ def test_one_namespace_per_overlay(overlay: tuple[str, list[dict]]) -> None:
 def test_every_service_is_deployed(overlay: tuple[str, list[dict]]) -> None:
     _, docs = overlay
     deployments = named(docs, "Deployment")
-    assert {"ingestion", "annotation", "gateway", "serving", "training-worker"} <= set(deployments)
+    assert {"ingestion", "annotation", "gateway", "webapp", "serving", "training-worker"} <= set(deployments)
     services = named(docs, "Service")
-    for name in ("ingestion", "annotation", "gateway", "serving"):
+    for name in ("ingestion", "annotation", "gateway", "webapp", "serving"):
         assert services[name]["spec"]["selector"] == deployments[name]["spec"]["selector"]["matchLabels"]
     init = deployments["serving"]["spec"]["template"]["spec"]["initContainers"]
     sidecar = next(c for c in init if c["name"] == "model-sync")
@@ -269,31 +271,78 @@ def test_gateway_stays_ready_without_a_model(overlay: tuple[str, list[dict]]) ->
     assert "startupProbe" not in gateway
 
 
-def test_only_the_gateway_is_exposed(overlay: tuple[str, list[dict]]) -> None:
+def ingress_paths(ingress: dict) -> dict[str, tuple[str | None, str]]:
+    """path -> (host, backend Service) of one Ingress."""
+    return {
+        path["path"]: (rule.get("host"), path["backend"]["service"]["name"])
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+
+
+def routed(ingress: dict, url_path: str) -> bool:
+    """Whether the Ingress sends ``url_path`` anywhere (Kubernetes' Exact and Prefix semantics)."""
+    for rule in ingress["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            prefix = path["path"].rstrip("/")
+            if url_path == path["path"] or (
+                path["pathType"] == "Prefix" and (url_path == prefix or url_path.startswith(prefix + "/"))
+            ):
+                return True
+    return False
+
+
+def webapp_urls() -> list[str]:
+    """A URL for every route of the web app: its pages (one per screen), sessions, API front, static files."""
+    from skinguard_webapp import pages, session_routes
+    from skinguard_webapp.screens import SCREENS
+
+    urls = ["/static/index.html"]  # the StaticFiles mount (app.py)
+    for router in (pages.router, session_routes.router):
+        for route in router.routes:
+            if route.path.startswith("/{screen}"):
+                urls += [route.path.replace("{screen}", screen.path) for screen in SCREENS]
+            else:
+                urls.append(route.path)
+    return [re.sub(r"\{rest:path\}", "a/b", re.sub(r"\{\w+\}", "x", url)) for url in urls]
+
+
+OPERATIONS = ("/metrics", "/readyz", "/healthz", "/docs", "/openapi.json")
+
+
+def test_only_the_gateway_and_the_webapp_are_exposed(overlay: tuple[str, list[dict]]) -> None:
     _, docs = overlay
-    backends = {
-        path["backend"]["service"]["name"]
-        for ingress in named(docs, "Ingress").values()
-        for rule in ingress["spec"]["rules"]
-        for path in rule["http"]["paths"]
-    }
-    assert backends == {"gateway"}
-    exposed = {
-        path["path"]
-        for ingress in named(docs, "Ingress").values()
-        for rule in ingress["spec"]["rules"]
-        for path in rule["http"]["paths"]
-    }
-    assert exposed == {"/predict", "/predict_base64", "/feedback", "/health", "/monitoring"}
+    ingresses = named(docs, "Ingress")
+    assert set(ingresses) == {"gateway", "webapp"}
+    # The mobile API, on any host: its public endpoints only.
+    gateway = ingress_paths(ingresses["gateway"])
+    assert set(gateway) == {"/predict", "/predict_base64", "/feedback", "/health", "/monitoring"}
+    assert set(gateway.values()) == {(None, "gateway")}
+    # The web app on a host of its own (its /monitoring is a page, the gateway's an API), every one
+    # of its routes and none of the operations endpoints; TLS for that host too.
+    webapp = ingresses["webapp"]
+    [(host, backend)] = set(ingress_paths(webapp).values())
+    assert host and backend == "webapp"
+    missing = [url for url in webapp_urls() if not routed(webapp, url)]
+    assert not missing, f"the webapp Ingress does not route {missing}"
+    for ingress in ingresses.values():
+        assert not [url for url in OPERATIONS if routed(ingress, url)], ingress["metadata"]["name"]
+        assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/ssl-redirect"] == "true"
+        [tls] = ingress["spec"]["tls"]
+        assert tls["secretName"] == "skinguard-tls"
+    assert webapp["spec"]["tls"][0]["hosts"] == [host]
+    size = webapp["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert 10 < int(size.removesuffix("m")) <= 12, "a 10 MiB photo with its form fields, not much more"
     assert all(service["spec"].get("type", "ClusterIP") == "ClusterIP" for service in named(docs, "Service").values())
     policies = named(docs, "NetworkPolicy")
     assert policies["default-deny"]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    exposed = [{"matchLabels": {"app.kubernetes.io/name": name}} for name in ("gateway", "webapp")]
     for name, policy in policies.items():
         for rule in policy["spec"].get("ingress", []):
             for peer in rule["from"]:
                 namespace = peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
                 if namespace == "ingress-nginx":
-                    assert policy["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "gateway"}}
+                    assert policy["spec"]["podSelector"] in exposed, name
                 else:
                     assert namespace in (None, "monitoring"), f"{name} admits namespace {namespace}"
                     assert "ipBlock" not in peer, name
@@ -309,7 +358,7 @@ def test_only_the_services_that_need_them_reach_datastores(overlay: tuple[str, l
     extra_s3 = {"minio-setup"} if "minio" in named(docs, "Deployment") else set()
     assert clients["postgres"] == {"ingestion", "annotation", "training-worker", "gateway", "migrate"}
     assert clients["s3"] == {"ingestion", "annotation", "training-worker", "serving", "gateway", *extra_s3}
-    assert clients["redis"] == {"annotation", "training-worker", "gateway"}
+    assert clients["redis"] == {"annotation", "training-worker", "gateway", "webapp"}
     policies = named(docs, "NetworkPolicy")
     for store, ports in (("postgres", [5432]), ("redis", [6379]), ("s3", [443, 9000])):
         egress = policies[f"{store}-clients"]["spec"]
@@ -358,6 +407,52 @@ def test_the_gateway_reaches_exactly_what_it_needs(overlay: tuple[str, list[dict
     assert [peer["podSelector"] for rule in serving["ingress"] for peer in rule["from"]] == [
         {"matchLabels": {"app.kubernetes.io/name": "gateway"}}
     ]
+
+
+def ingress_of(docs: list[dict], labels: dict) -> set[tuple[str, int]]:
+    """(peer, port) for every ingress the policies admit to pods with these labels (pod peers only)."""
+    admitted = set()
+    for policy in named(docs, "NetworkPolicy").values():
+        if not selects(policy["spec"]["podSelector"], labels):
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            peers = [
+                peer["podSelector"]["matchLabels"].get("app.kubernetes.io/name")
+                for peer in rule["from"]
+                if "podSelector" in peer and "namespaceSelector" not in peer  # pods of this namespace
+            ]
+            admitted |= {(peer, port["port"]) for peer in peers if peer for port in rule["ports"]}
+    return admitted
+
+
+def test_the_webapp_reaches_exactly_what_it_needs(overlay: tuple[str, list[dict]]) -> None:
+    _, docs = overlay
+    labels = pod_labels(docs)
+    webapp = pod_specs(docs)["webapp"]["containers"][0]
+    env = {item["name"]: item.get("value") for item in webapp["env"]}
+    services = named(docs, "Service")
+    # The public HTTP APIs, at their Services' ports; the policies let exactly those calls through,
+    # both ways (default-deny holds on either side), and Redis for the sessions.
+    upstreams = set()
+    for name in ("annotation", "ingestion", "gateway"):
+        url = re.fullmatch(r"http://([\w-]+):(\d+)", env[f"SKINGUARD_{name.upper()}_URL"])
+        assert url and url.group(1) == name, env[f"SKINGUARD_{name.upper()}_URL"]
+        port = int(url.group(2))
+        assert port in [p["port"] for p in services[name]["spec"]["ports"]], name
+        upstreams.add((name, port))
+        assert ("webapp", port) in ingress_of(docs, labels[name]), f"{name} does not admit the web app"
+    assert egress_of(docs, labels["webapp"]) == {("kube-dns", 53), ("*", 6379), *upstreams}
+    # Behind the Ingress's TLS: Secure cookies; it listens where its Service and probes point.
+    from skinguard_webapp.settings import WebAppSettings
+
+    assert env["SKINGUARD_SECURE_COOKIES"] == "true"
+    assert "SKINGUARD_WEBAPP_PORT" not in env
+    [port] = webapp["ports"]
+    assert port["containerPort"] == WebAppSettings.model_fields["webapp_port"].default
+    assert webapp["readinessProbe"]["httpGet"]["path"] == "/readyz"  # Redis answers
+    assert webapp["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    prometheus = named(docs, "NetworkPolicy")["prometheus-scrapes"]["spec"]["ingress"][0]["ports"]
+    assert port["containerPort"] in [p["port"] for p in prometheus]
 
 
 def test_dev_datastores_admit_their_clients_only(dev: list[dict]) -> None:

@@ -46,6 +46,7 @@ def test_compose_trusts_forwarded_headers_from_nginx_only() -> None:
         "ingestion": PROXY,
         "annotation": PROXY,
         "gateway": PROXY,
+        "webapp": PROXY,  # the web app's own view of the browser's address (its session front)
     }
 
 
