@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from support import images
 
-from .conftest import screenshot
+from .conftest import screenshot, unlabelled_controls
 
 SOURCE = "admin-ml-screens"
 MODEL = "ml-screens"
@@ -63,6 +63,12 @@ def dataset(api, labelled_photos) -> dict:
     for split, counts in frozen["leakage_report"]["splits"].items():
         assert counts["benign"] and counts["malignant"], (split, counts)
     return frozen
+
+
+def versions_of_model(api) -> list[dict]:
+    answer = api.call("admin", "GET", "annotation", f"/api/models?name={MODEL}")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["items"]
 
 
 def open_screen(page: Page, base: str, path: str, heading: str) -> None:
@@ -129,7 +135,9 @@ def test_freeze_a_dataset_and_read_its_leakage_report(system, sign_in, labelled_
     assert sum(images_per_split) == PHOTOS and all(images_per_split)
     split_chart = page.get_by_role("img", name=re.compile(r"^Photos per split and class\. train: benign \d+"))
     expect(split_chart).to_be_visible()
-    expect(page.get_by_role("img", name=re.compile(rf"^Photos per source and class\. {SOURCE}: benign 8, malignant 8"))).to_be_visible()
+    per_source = re.compile(rf"^Photos per source and class\. {SOURCE}: benign 8, malignant 8")
+    source_chart = page.get_by_role("img", name=per_source)
+    expect(source_chart).to_be_visible()
 
     export = page.get_by_role("link", name="Export (JSON manifest)")
     assert export.get_attribute("href") == f"/api/annotation/datasets/{dataset_id}/export"
@@ -138,10 +146,12 @@ def test_freeze_a_dataset_and_read_its_leakage_report(system, sign_in, labelled_
     assert manifest.ok, manifest.text()
     assert sorted(image["id"] for image in manifest.json()["images"]) == sorted(labelled_photos)
     screenshot(page, "admin-dataset")
+    assert unlabelled_controls(page) == []
 
     page.get_by_role("link", name="← All datasets").click()
     expect(page.get_by_role("link", name="ml-screens-ui").first).to_be_visible()
     screenshot(page, "admin-datasets")
+    assert unlabelled_controls(page) == []
 
 
 def test_start_a_quick_check_and_cancel_it(system, sign_in, api, dataset):
@@ -155,20 +165,26 @@ def test_start_a_quick_check_and_cancel_it(system, sign_in, api, dataset):
     page.get_by_role("button", name="Start training").click()
     expect(page.get_by_role("alert")).to_have_text("config.epochs: Input should be greater than or equal to 1")
 
-    # Many epochs: still training (or queued) whenever the cancel arrives.
+    # Many epochs: still training when the cancel arrives. The page follows the job as it runs.
     job_id = start_job(page, base, dataset, {"epochs": 500})
-    expect(page.get_by_role("button", name="Cancel job")).to_be_enabled()
-    page.get_by_role("button", name="Cancel job").click()
     status = page.locator("[role=status].progress-line")
-    expect(status.locator(".pill")).to_have_text("cancelled", timeout=120_000)
+    expect(status).to_contain_text(re.compile(r"training, epoch \d+ of 500"), timeout=TRAINING_SECONDS * 1000)
+    expect(status.locator(".pill")).to_have_text("running")
+    assert unlabelled_controls(page) == []
+    page.get_by_role("button", name="Cancel job").click()
+    expect(page.locator("#status")).to_contain_text(re.compile(r"Cancel requested|cancelled"))
+    expect(status.locator(".pill")).to_have_text("cancelled", timeout=60_000)
     expect(page.get_by_role("button", name=re.compile("Cancel"))).to_be_hidden()
     job = api.call("admin", "GET", "annotation", f"/api/training-jobs/{job_id}").json()
     assert job["state"] == "cancelled" and job["cancel_requested"] and job["model_version"] is None
+    assert job["error"] == "cancelled while training"
     screenshot(page, "admin-training-cancelled")
 
     open_screen(page, base, "/training", "Training")
     row = page.locator("tr", has=page.get_by_role("link", name=job_id[:8]))
     expect(row.locator(".pill")).to_have_text("cancelled")
+    screenshot(page, "admin-training")
+    assert unlabelled_controls(page) == []
 
 
 def test_train_a_version_and_promote_it_through_the_dialog(system, sign_in, api, dataset):
@@ -187,12 +203,14 @@ def test_train_a_version_and_promote_it_through_the_dialog(system, sign_in, api,
     expect(page.get_by_role("cell", name="loss", exact=True)).to_be_visible()
     expect(page.locator("dd .pill")).to_have_text("rejected")
     screenshot(page, "admin-training-job")
+    assert unlabelled_controls(page) == []
 
     open_screen(page, base, "/models", "Models")
     row = page.locator("tr", has=page.get_by_role("link", name=f"v{version}")).filter(has_text=MODEL)
     expect(row.locator(".pill").first).to_have_text("rejected")
     expect(row).to_contain_text("rejected: ")
     screenshot(page, "admin-models")
+    assert unlabelled_controls(page) == []
 
     row.get_by_role("link", name=f"v{version}").click()
     page.wait_for_url(re.compile(rf"/models/{MODEL}/{version}$"))
@@ -210,28 +228,31 @@ def test_train_a_version_and_promote_it_through_the_dialog(system, sign_in, api,
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text(f"Serve {MODEL} version {version}? No version of {MODEL} is served now.")
     expect(dialog).to_contain_text("The gate rejected it")
-    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
-    assert api.call("admin", "GET", "annotation", f"/api/models?name={MODEL}").json()["items"][0]["status"] == "rejected"
+    assert versions_of_model(api)[0]["status"] == "rejected"
 
     page.get_by_role("button", name=f"Promote version {version}").click()
     dialog.get_by_role("button", name=f"Serve version {version}").click()
     expect(page.get_by_role("status").filter(has_text="is promoted: it is served now").first).to_be_visible()
     expect(heading.locator(".pill")).to_have_text("promoted")
-    (served,) = api.call("admin", "GET", "annotation", f"/api/models?name={MODEL}").json()["items"]
+    (served,) = versions_of_model(api)
     assert served["version"] == version and served["status"] == "promoted"
     assert served["gate"]["override"] == "promoted by a person"
     screenshot(page, "admin-model-version")
+    assert unlabelled_controls(page) == []
 
     # Rolling it back: nothing was promoted before it, so nothing of this model is served.
     page.get_by_role("button", name=f"Roll back version {version}").click()
     expect(dialog).to_contain_text(
-        f"Stop serving {MODEL} version {version}? No earlier version was promoted, so no version of {MODEL} will be served."
+        f"Stop serving {MODEL} version {version}? "
+        f"No earlier version was promoted, so no version of {MODEL} will be served."
     )
     dialog.get_by_role("button", name=f"Stop serving version {version}").click()
     expect(page.get_by_role("status").filter(has_text=f"no version of {MODEL} is served now").first).to_be_visible()
     expect(heading.locator(".pill")).to_have_text("rejected")
-    assert api.call("admin", "GET", "annotation", f"/api/models?name={MODEL}").json()["items"][0]["status"] == "rejected"
+    assert versions_of_model(api)[0]["status"] == "rejected"
 
 
 def test_monitoring_screen_renders(system, sign_in):
@@ -249,3 +270,4 @@ def test_monitoring_screen_renders(system, sign_in):
     expect(performance.locator("p.empty, table.matrix").first).to_be_visible()
     expect(predictions.get_by_text("Predictions", exact=True).first).to_be_visible()
     screenshot(page, "admin-monitoring")
+    assert unlabelled_controls(page) == []

@@ -38,7 +38,11 @@ function plain(value) {
 // Round ticks covering [low, high]: steps of 1, 2 or 5 times a power of ten.
 export function ticks(low, high, count = 5, integer = false) {
   if (!Number.isFinite(low) || !Number.isFinite(high)) return [0, 1];
-  if (high === low) high = low + (integer ? 1 : Math.abs(low) || 1);
+  if (high === low) {
+    const pad = integer ? 1 : Math.abs(low) * 0.1 || 1;
+    high = low + pad;
+    if (!integer && low !== 0) low -= pad;
+  }
   const raw = (high - low) / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const normal = raw / magnitude;
@@ -66,15 +70,15 @@ function seriesClass(series, index) {
   return series.className || `s${index % SERIES_CLASSES}`;
 }
 
-function legend(series, kind) {
-  if (series.length < 2 && kind !== "line") return null;
+function legend(series, kind, always) {
+  if (!series.length || (series.length < 2 && kind !== "line" && !always)) return null;
   return h("ul", { class: "legend" }, series.map((item, index) =>
     h("li", {}, h("span", { class: `swatch ${kind} ${seriesClass(item, index)}`, "aria-hidden": "true" }), item.name)));
 }
 
-function figure(title, series, kind, chart, label, note) {
+function figure(title, series, kind, chart, note, alwaysLegend = false) {
   return h("figure", { class: "chart-figure" },
-    h("figcaption", {}, h("span", { class: "chart-title", text: title }), legend(series, kind)),
+    h("figcaption", {}, h("span", { class: "chart-title", text: title }), legend(series, kind, alwaysLegend)),
     chart,
     note ? h("p", { class: "hint chart-note", text: note }) : null);
 }
@@ -86,10 +90,10 @@ function frame(label) {
   });
 }
 
-function emptyChart(title, label, message) {
+function emptyChart(title, message) {
   const chart = frame(`${title}: ${message}`);
   chart.append(svg("text", { x: WIDTH / 2, y: HEIGHT / 2, "text-anchor": "middle", class: "chart-empty" }, message));
-  return figure(title, [], "bar", chart, label);
+  return figure(title, [], "bar", chart);
 }
 
 function yAxis(chart, scaleY, yTicks, format, title) {
@@ -134,13 +138,13 @@ export function lineChart(title, series, options = {}) {
     const last = item.points[item.points.length - 1];
     return `${item.name}: ${item.points.length} points, from ${format(first[1])} at ${formatX(first[0])} to ${format(last[1])} at ${formatX(last[0])}`;
   }).join("; ");
-  if (!all.length) return emptyChart(title, label, options.empty || "No data yet");
+  if (!all.length) return emptyChart(title, options.empty || "No data yet");
 
   const xs = all.map(([x]) => x);
   const ys = all.map(([, y]) => y);
   let xLow = Math.min(...xs);
   let xHigh = Math.max(...xs);
-  if (xHigh === xLow) { xLow -= 1; xHigh += 1; }
+  if (xHigh === xLow) { xLow -= 0.5; xHigh += 0.5; }
   const yTicks = ticks(options.yMin ?? Math.min(...ys), options.yMax ?? Math.max(...ys), 5);
   const yLow = yTicks[0];
   const yHigh = yTicks[yTicks.length - 1];
@@ -174,21 +178,26 @@ export function lineChart(title, series, options = {}) {
     }
     chart.append(group);
   });
-  return figure(title, kept, "line", chart, label, options.note);
+  return figure(title, kept, "line", chart, options.note);
 }
 
 /**
  * Bars per category: grouped side by side, or stacked (options.stacked).
  * categories: [text]; series: [{name, values: [number per category], className?}];
- * options: yLabel, xLabel, yMax, format, integer (whole-number ticks), empty.
+ * options: yLabel, xLabel, yMax, format, integer (whole-number ticks), formatCategory (axis text),
+ * legend (shown even for one series), empty.
  */
 export function barChart(title, categories, series, options = {}) {
   const format = options.format || plain;
   const value = (item, at) => (Number.isFinite(item.values[at]) ? item.values[at] : 0);
-  const label = `${title}. ` + categories.map((category, at) =>
-    `${category}: ${series.map((item) => `${item.name} ${format(item.values[at] ?? null)}`).join(", ")}`).join("; ");
+  // The aria-label reads the categories with data; the others are counted, not listed (30 empty days).
+  const spoken = categories.map((category, at) => [category, at]).filter(([, at]) => series.some((item) => Number.isFinite(item.values[at])));
+  const silent = categories.length - spoken.length;
+  const label = `${title}. ` + spoken.map(([category, at]) =>
+    `${category}: ${series.map((item) => `${item.name} ${format(item.values[at] ?? null)}`).join(", ")}`).join("; ")
+    + (silent && spoken.length ? `; ${silent} other${silent > 1 ? "s" : ""}: none` : silent ? `${silent} categories, all none` : "");
   const anything = series.some((item) => item.values.some((v) => Number.isFinite(v)));
-  if (!categories.length || !series.length || !anything) return emptyChart(title, label, options.empty || "No data");
+  if (!categories.length || !series.length || !anything) return emptyChart(title, options.empty || "No data");
 
   const tops = categories.map((_, at) => (options.stacked
     ? series.reduce((sum, item) => sum + value(item, at), 0)
@@ -204,13 +213,17 @@ export function barChart(title, categories, series, options = {}) {
 
   const chart = frame(label);
   yAxis(chart, scaleY, yTicks, options.format, options.yLabel);
-  const every = Math.ceil(categories.length / 10); // at most ten category labels fit
+  const shown = categories.map((category) => {
+    const text = String(options.formatCategory ? options.formatCategory(category) : category);
+    return text.length > 18 ? `${text.slice(0, 17)}…` : text;
+  });
+  const widest = Math.max(...shown.map((text) => text.length)) * 7.2 + 10; // px at the axis font size
+  const every = Math.max(1, Math.ceil(categories.length / Math.max(1, Math.floor(plotWidth / widest))));
   const xGroup = svg("g", { class: "axis x-axis" });
   categories.forEach((category, at) => {
     if (at % every) return;
-    const text = String(category);
     xGroup.append(svg("text", { x: MARGIN.left + band * (at + 0.5), y: HEIGHT - MARGIN.bottom + 16, "text-anchor": "middle" },
-      text.length > 18 ? `${text.slice(0, 17)}…` : text, tooltip(text)));
+      shown[at], tooltip(String(category))));
   });
   chart.append(xGroup);
   xAxisLine(chart, options.xLabel);
@@ -231,7 +244,7 @@ export function barChart(title, categories, series, options = {}) {
     });
     chart.append(group);
   });
-  return figure(title, series, "bar", chart, label, options.note);
+  return figure(title, series, "bar", chart, options.note, options.legend);
 }
 
 /**
@@ -241,7 +254,7 @@ export function histogram(title, bins, options = {}) {
   const format = options.format || plain;
   const total = bins.reduce((sum, bin) => sum + bin.count, 0);
   const label = `${title}. ${total} in all. ` + bins.map((bin) => `${format(bin.lower)} to ${format(bin.upper)}: ${bin.count}`).join("; ");
-  if (!bins.length || !total) return emptyChart(title, label, options.empty || "No data");
+  if (!bins.length || !total) return emptyChart(title, options.empty || "No data");
 
   const low = bins[0].lower;
   const high = bins[bins.length - 1].upper;
@@ -272,5 +285,5 @@ export function histogram(title, bins, options = {}) {
   });
   edges.append(svg("text", { x: scaleX(high), y: HEIGHT - MARGIN.bottom + 16, "text-anchor": "middle" }, format(high)));
   chart.append(group, edges);
-  return figure(title, [], "bar", chart, label, options.note);
+  return figure(title, [], "bar", chart, options.note);
 }

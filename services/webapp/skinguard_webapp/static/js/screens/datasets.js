@@ -45,7 +45,7 @@ async function renderList(root, navigate) {
     ["Name", "Version", "Images", "Splits", "Created"],
     page.items.map((dataset) => [
       link(`/datasets/${dataset.id}`, dataset.name, navigate),
-      link(`/datasets/${dataset.id}`, `v${dataset.version}`, navigate),
+      `v${dataset.version}`,
       String(dataset.image_count),
       splitText(dataset.splits),
       formatDate(dataset.created_at),

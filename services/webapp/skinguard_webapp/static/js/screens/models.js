@@ -187,7 +187,7 @@ async function renderVersion(root, name, number, navigate, notice = null) {
         details: [
           gateRejected ? `The gate rejected it: ${version.gate.reason}. Promoting overrides the gate.` : null,
           served ? `Version ${served.version} is archived; rolling back version ${number} later serves it again.` : null,
-          "The model servers load it within seconds; predictions then come from it.",
+          `Model servers that follow ${name} load it within seconds and answer with it from then on.`,
         ].filter(Boolean),
         action: `Serve version ${number}`,
       }

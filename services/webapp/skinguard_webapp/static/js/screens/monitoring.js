@@ -13,6 +13,7 @@ const WINDOWS = [
 ];
 const CLASSES = ["benign", "malignant"];
 
+const shortDay = (day) => day.slice(5); // "2026-12-01" -> "12-01" on the axis; tooltips keep the year
 const versionName = (item) => `${item.model_name} v${item.model_version}`;
 
 // Every UTC day from ``since`` to today, "YYYY-MM-DD": days without predictions still show.
@@ -97,11 +98,11 @@ export async function render(root) {
     const versions = [...new Set(stats.per_day.map(versionName))];
     const cell = (day, version, key) => stats.per_day.find((item) => String(item.day) === day && versionName(item) === version)?.[key];
     const perDay = barChart("Predictions per day (UTC), by model version", days,
-      versions.map((version) => ({ name: version, values: days.map((day) => cell(day, version, "count") ?? 0) })),
-      { stacked: true, integer: true, yLabel: "predictions", xLabel: "day (UTC)" });
+      versions.map((version) => ({ name: version, values: days.map((day) => cell(day, version, "count") ?? null) })),
+      { stacked: true, integer: true, yLabel: "predictions", xLabel: "day (UTC)", formatCategory: shortDay, legend: true });
     const rate = barChart("Malignant rate per day (UTC), by model version", days,
       versions.map((version) => ({ name: version, values: days.map((day) => cell(day, version, "malignant_rate") ?? null) })),
-      { yMax: 1, format: percent, yLabel: "malignant answers", xLabel: "day (UTC)" });
+      { yMax: 1, format: percent, yLabel: "malignant answers", xLabel: "day (UTC)", formatCategory: shortDay, legend: true });
     const confidence = histogram("Confidence of the answered class", overall.confidence_histogram,
       { xLabel: "confidence", yLabel: "predictions", format: (value) => value.toFixed(1) });
     const byVersion = stats.by_model_version;

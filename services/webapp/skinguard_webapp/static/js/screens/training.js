@@ -177,7 +177,7 @@ async function renderJob(root, id, navigate) {
   const details = h("dl", { class: "meta" });
   const metricsArea = h("div");
   const curves = h("div", { class: "side-by-side" });
-  const batchArea = h("div");
+  const batchArea = h("div", { class: "side-by-side" });
   const problem = h("p", { class: "error", role: "alert", hidden: true });
   const cancel = h("button", { type: "button", class: "danger", onclick: () => cancelJob() }, "Cancel job");
 
@@ -218,7 +218,7 @@ async function renderJob(root, id, navigate) {
     }
 
     replace(stateArea,
-      h("p", {}, statePill(job), " ", h("span", { text: progressText(job) })),
+      h("p", {}, statePill(job), progressText(job) === "—" ? null : [" ", h("span", { text: progressText(job) })]),
       fraction === null || finished ? null : h("progress", { max: "1", value: String(fraction), "aria-label": "Training progress" }));
 
     const rows = [
@@ -258,7 +258,9 @@ async function renderJob(root, id, navigate) {
 
     const series = (name, label) => ({ name: label, points: history.filter((entry) => Number.isFinite(entry[name])).map((entry) => [entry.epoch, entry[name]]) });
     const empty = finished ? "No finished epoch" : "Waiting for the first epoch to finish";
-    replace(curves,
+    if (finished && !history.length) {
+      replace(curves, h("p", { class: "empty", text: "No epoch finished: this job has no loss or AUC curves." }));
+    } else replace(curves,
       lineChart("Loss per epoch", [series("loss", "training loss"), series("val_loss", "validation loss")],
         { xLabel: "epoch", yLabel: "loss", xName: "epoch", integerX: true, formatX: (x) => String(x), empty }),
       lineChart("AUC per epoch", [series("auc", "training AUC"), series("val_auc", "validation AUC")],
@@ -266,12 +268,12 @@ async function renderJob(root, id, navigate) {
 
     const perEpoch = batchesPerEpoch || Math.max(1, ...[...polled.values()].map((point) => point.batch));
     const points = [...polled.values()].map((point) => [point.epoch - 1 + point.batch / perEpoch, point.loss]).sort((a, b) => a[0] - b[0]);
-    if (finished && !points.length) {
+    if (finished && points.length < 2) {
       replace(batchArea, h("p", { class: "hint", text: "The batch loss is drawn while this page follows a running job." }));
       return;
     }
     replace(batchArea, lineChart("Batch loss as polled", [{ name: "training loss (running mean of the epoch)", points }],
-      { xLabel: "epochs done", yLabel: "loss", xName: "epochs done", formatX: (x) => x.toFixed(1),
+      { xLabel: "epochs done", yLabel: "loss", xName: "epochs done",
         empty: finished ? "This page saw no training batch" : "Waiting for batches",
         note: "One point per progress report this page saw (every 2 s while it is open)." }));
   }
@@ -300,7 +302,7 @@ async function renderJob(root, id, navigate) {
       remember(job.progress || {});
       show();
       if (job.state !== lastState) {
-        say(`Job ${shortId(job.id)} is ${job.state}.`, job.state === "failed" ? "error" : "ok");
+        say(`Job ${shortId(job.id)}: ${job.state}${job.error ? ` (${job.error})` : ""}.`, job.state === "failed" ? "error" : "ok");
         lastState = job.state;
       }
     } catch (error) {
