@@ -41,8 +41,10 @@ def system(tmp_path_factory) -> Iterator[RunningSystem]:
     running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Per module: Playwright's sync API runs an event loop of its own while it is open, and the
+    # async tests of the other folders need none running between modules.
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium_executable(), args=["--no-sandbox"])
         yield launched
