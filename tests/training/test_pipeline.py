@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -10,7 +11,11 @@ import tensorflow as tf
 from tensorflow.core.util import event_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
+from skinguard_contracts.model_files import DEVICE_FILES, ModelMetadata
+from skinguard_imaging import to_model_input
+from skinguard_training.device_models import onnx_predictor, tflite_predictor
 from skinguard_training.pipeline import RunResult
+from support import images
 
 Run = tuple[RunResult, list[tuple[int, int, dict[str, float]]]]
 
@@ -58,13 +63,63 @@ def test_warmup_records_parse_with_the_official_protos_and_run(trained_run: Run,
 def test_the_quantised_tflite_file_runs_and_agrees(trained_run: Run, served) -> None:
     result = trained_run[0]
     assert 0 < result.export.tflite_bytes < result.export.saved_model_bytes
-    interpreter = tf.lite.Interpreter(model_path=str(result.export.tflite_path))
-    runner = interpreter.get_signature_runner("serving_default")
-    probabilities = runner(image=_UINT8_BATCH)["probabilities"]
+    probabilities = tflite_predictor(result.export.tflite_path.read_bytes())(_UINT8_BATCH)
     assert probabilities.shape == (3, 2)
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     expected = served.signatures["serving_default"](image=tf.constant(_UINT8_BATCH))["probabilities"].numpy()
     assert np.abs(probabilities - expected).max() < 0.05
+
+
+# How far each on-device format may be from the SavedModel (TF Serving) on the same pixels:
+# ONNX runs the same float graph; dynamic-range TFLite quantises weights; full-integer TFLite
+# weights and activations (its steps are 1/256 of the output range).
+DEVICE_TOLERANCE = {"onnx": 1e-4, "tflite_dynamic": 0.05, "tflite_int8": 0.08}
+
+
+def test_every_device_format_is_published_with_its_checksum_and_test_results(trained_run: Run) -> None:
+    result = trained_run[0]
+    metadata = ModelMetadata.model_validate_json(result.metadata_path.read_text())
+    assert {device.format for device in metadata.devices} == set(DEVICE_FILES)
+    reference = metadata.metrics["roc_auc"]
+    for device in metadata.devices:
+        content = (result.export.directory / device.file).read_bytes()
+        assert device.file == DEVICE_FILES[device.format][0]
+        assert device.bytes == len(content) and device.sha256 == hashlib.sha256(content).hexdigest()
+        assert device.input_dtype == "uint8" and 0 <= device.test_sensitivity <= 1
+        assert device.auc_drop == pytest.approx(reference - device.test_auc, abs=1e-6)
+    card = json.loads((result.export.directory / "model_card.json").read_text())
+    assert [entry["format"] for entry in card["on_device"]] == [device.format for device in metadata.devices]
+    assert "On-device formats" in (result.export.directory / "model_card.md").read_text()
+
+
+def test_the_int8_file_is_integer_through_the_network_with_uint8_input(trained_run: Run) -> None:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=(trained_run[0].export.directory / "model_int8.tflite").read_bytes())
+    [model_input] = interpreter.get_input_details()
+    assert model_input["dtype"] == np.uint8
+    elements: dict[str, int] = {}
+    for detail in interpreter.get_tensor_details():
+        name = np.dtype(detail["dtype"]).name
+        elements[name] = elements.get(name, 0) + int(np.prod(detail["shape"]))
+    # The network's weights and activations are int8; only the colour-constancy arithmetic
+    # before it and the calibration after it stay float.
+    assert elements["int8"] >= 0.9 * sum(elements.values()), elements
+
+
+def test_device_formats_fed_the_shared_preprocessing_agree_with_serving(trained_run: Run, served) -> None:
+    directory = trained_run[0].export.directory
+    photos = [images.jpeg(300, 240, seed=seed) for seed in range(6)]
+    pixels = np.stack([to_model_input(photo, 32) for photo in photos])
+    expected = served.signatures["serving_default"](image=tf.constant(pixels))["probabilities"].numpy()
+    predictors = {
+        "tflite_int8": tflite_predictor((directory / "model_int8.tflite").read_bytes()),
+        "tflite_dynamic": tflite_predictor((directory / "model.tflite").read_bytes()),
+        "onnx": onnx_predictor((directory / "model.onnx").read_bytes()),
+    }
+    for name, predict in predictors.items():
+        difference = np.abs(predict(pixels) - expected).max()
+        assert difference <= DEVICE_TOLERANCE[name], (name, difference)
 
 
 def test_metadata_describes_the_model_its_data_and_metrics(trained_run: Run) -> None:

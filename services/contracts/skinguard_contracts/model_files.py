@@ -9,7 +9,7 @@ field existed read with its default.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -42,6 +42,38 @@ ORIGINAL_RISK_RULES = RiskThresholds(
 )
 
 
+DeviceFormat = Literal["tflite_int8", "tflite_dynamic", "onnx"]
+# The file of each on-device format in the version folder, and the runtime it is for.
+DEVICE_FILES: dict[str, tuple[str, str]] = {
+    "tflite_int8": ("model_int8.tflite", "LiteRT (TensorFlow Lite): full-integer, uint8 input"),
+    "tflite_dynamic": ("model.tflite", "LiteRT (TensorFlow Lite): dynamic-range weights"),
+    "onnx": ("model.onnx", "onnxruntime (onnxruntime-web in browsers and apps, onnxruntime-node)"),
+}
+# An on-device format whose test AUC falls more than this below the SavedModel's says so on the card.
+DEVICE_AUC_TOLERANCE = 0.01
+
+
+class DeviceModel(BaseModel):
+    """One on-device file of a version: what ``GET /models/current`` publishes about it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    format: DeviceFormat
+    file: str
+    runtime: str
+    bytes: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    input_dtype: str  # "uint8": RGB pixels 0-255 from the shared preprocessing, (1, size, size, 3)
+    test_auc: float | None = None  # on the version's test split, this file run by its runtime
+    test_sensitivity: float | None = None  # at the version's decision threshold
+    test_specificity: float | None = None
+    auc_drop: float | None = None  # the SavedModel's test AUC minus this file's
+
+    @property
+    def within_tolerance(self) -> bool:
+        return self.auc_drop is None or self.auc_drop <= DEVICE_AUC_TOLERANCE
+
+
 class ModelMetadata(BaseModel):
     """``metadata.json``. Readers ignore fields they do not know (newer writers may add some)."""
 
@@ -63,6 +95,7 @@ class ModelMetadata(BaseModel):
     dataset: dict[str, Any] = Field(default_factory=dict)  # id, version, images per split, class counts, sources
     config: dict[str, Any] = Field(default_factory=dict)  # the TrainingConfig
     sizes: dict[str, int] = Field(default_factory=dict)
+    devices: list[DeviceModel] = Field(default_factory=list)  # on-device files, checked on the test split
     code_version: str = ""
     tensorflow_version: str = ""
     keras_version: str = ""
@@ -87,6 +120,7 @@ class ModelCard(BaseModel):
     slices: dict[str, Any]
     gate: dict[str, Any] | None
     limitations: list[str]
+    on_device: list[dict[str, Any]] = Field(default_factory=list)  # each device format's test results
 
     # What a mobile app may show: no internal identifiers, code versions or gate policy.
     def public(self) -> dict[str, Any]:
@@ -109,4 +143,5 @@ class ModelCard(BaseModel):
             "risk_levels": self.risk_levels,
             "slices": self.slices,
             "limitations": self.limitations,
+            "on_device": self.on_device,
         }

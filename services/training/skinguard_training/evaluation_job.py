@@ -31,7 +31,7 @@ from skinguard_contracts.keys import (
 )
 from skinguard_contracts.labels import SplitName
 from skinguard_contracts.manifest import DatasetManifest, ExportedImage
-from skinguard_contracts.model_files import ModelMetadata
+from skinguard_contracts.model_files import DEVICE_FILES, ModelMetadata
 from skinguard_database import sync_engine
 from skinguard_registry.records import JobState, ModelEvaluation, ModelVersion
 from skinguard_runtime.storage import s3_client
@@ -46,7 +46,7 @@ from .model_card import summary, write_model_card
 from .model_export import load_served
 
 logger = logging.getLogger(__name__)
-_NOT_DOWNLOADED = ("tensorboard/", "plots/", "model.tflite")
+_NOT_DOWNLOADED = ("tensorboard/", "plots/", *(file for file, _ in DEVICE_FILES.values()))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 from skinguard_contracts.keys import MODEL_CARD_JSON, MODEL_CARD_MARKDOWN, MODEL_METADATA
 from skinguard_contracts.labels import CLASS_NAMES, SPLIT_NAMES
 from skinguard_contracts.manifest import DatasetManifest
-from skinguard_contracts.model_files import ModelCard, ModelMetadata
+from skinguard_contracts.model_files import DEVICE_AUC_TOLERANCE, DeviceModel, ModelCard, ModelMetadata
 
 INTENDED_USE = (
     "Decision support for triaging dermoscopic photos of a single skin lesion: it estimates the "
@@ -120,6 +120,14 @@ def build_model_card(
         "slices": evaluation.get("slices", {}),
         "gate": gate,
         "limitations": limitations(metadata, evaluation, external),
+        "on_device": [
+            {
+                key: device[key]
+                for key in ("format", "file", "runtime", "bytes", "test_auc", "test_sensitivity", "test_specificity")
+            }
+            | {"auc_drop": device["auc_drop"], "within_tolerance": DeviceModel(**device).within_tolerance}
+            for device in metadata.get("devices", [])
+        ],
     }
 
 
@@ -145,6 +153,12 @@ def limitations(metadata: dict[str, Any], evaluation: dict[str, Any], external: 
             notes.append(
                 f"On {item.get('dataset_name') or item.get('dataset_id')} the sensitivity at the operating point was "
                 f"{item['sensitivity']:.2f}, below the target."
+            )
+    for device in metadata.get("devices", []):
+        if not DeviceModel(**device).within_tolerance:
+            notes.append(
+                f"On-device format {device['format']} ({device['file']}) has a test ROC AUC {device['auc_drop']:.3f} "
+                f"below the served model's (more than {DEVICE_AUC_TOLERANCE}): prefer the server, or another format."
             )
     counts = dataset.get("class_counts", {}).get("validation", {})
     total = sum(counts.values())
@@ -255,6 +269,17 @@ def render_markdown(card: dict[str, Any]) -> str:
         "## Quality gate",
         "",
         (card["gate"] or {}).get("reason", "not yet decided"),
+        "",
+        "## On-device formats (test split, each run by its own runtime)",
+        "",
+        "| format | file | bytes | ROC AUC | AUC drop | sensitivity | specificity |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {entry['format']} | {entry['file']} | {entry['bytes']} | {_number(entry['test_auc'])} "
+            f"| {_number(entry['auc_drop'])}{'' if entry['within_tolerance'] else ' (above tolerance)'} "
+            f"| {_number(entry['test_sensitivity'])} | {_number(entry['test_specificity'])} |"
+            for entry in card.get("on_device", [])
+        ),
         "",
         "## Known limitations",
         "",

@@ -5,6 +5,7 @@ One directory holds everything of a model version (it becomes ``models/<name>/<v
     saved_model.pb, fingerprint.pb, variables/      the SavedModel
     assets.extra/tf_serving_warmup_requests         replayed by TF Serving on load
     model.tflite                                    dynamic-range quantised, for phones
+    model_int8.tflite, model.onnx                   full-integer TFLite and ONNX (device_models)
     metadata.json                                   what a client needs to know (write_metadata)
 
 Signatures (both output ``probabilities``: float32 ``(batch, 2)`` over ``CLASS_NAMES``):
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ import tensorflow as tf
 
 from skinguard_contracts.keys import MODEL_METADATA
 from skinguard_contracts.labels import BENIGN, CLASS_NAMES, MALIGNANT
-from skinguard_contracts.model_files import ModelMetadata
+from skinguard_contracts.model_files import DeviceModel, ModelMetadata
 from skinguard_contracts.training_config import TestTimeAugmentation, TrainingConfig
 
 from .calibration import Calibrator
@@ -164,11 +165,13 @@ def write_metadata(
     calibrator: Calibrator,
     risk_thresholds: dict[str, float],
     best_epoch: int,
+    devices: Sequence[DeviceModel] = (),
 ) -> Path:
     """Write ``metadata.json`` next to the SavedModel: what a client and the gateway need to know.
 
     ``dataset`` holds its id, version, split sizes and sources; ``evaluation`` is the test
-    split's; ``operating`` and ``calibrator`` were fitted on validation.
+    split's; ``operating`` and ``calibrator`` were fitted on validation; ``devices`` are the
+    on-device files with their own test results (``device_models``).
     """
     size = config.input_size
     colour = (
@@ -220,6 +223,7 @@ def write_metadata(
         "dataset": dataset,
         "config": config.model_dump(mode="json"),
         "sizes": {"saved_model_bytes": export.saved_model_bytes, "tflite_bytes": export.tflite_bytes},
+        "devices": [device.model_dump() for device in devices],
         "code_version": code_version(),
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,

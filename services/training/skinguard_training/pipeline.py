@@ -32,6 +32,7 @@ from .augment import augmentation_policy
 from .calibration import Calibrator, fit_calibration
 from .callbacks import CancelFn, CancellationCheck, ProgressFn, ProgressReporter
 from .data import Fetch, SplitData, load_splits, make_dataset
+from .device_models import export_device_models, representative_sample
 from .errors import DatasetError, TrainingCancelled
 from .evaluate import Predict, malignant_probabilities, score, slice_attributes, write_report
 from .image_cache import PixelCache
@@ -126,6 +127,15 @@ def run_training(
     )
     shutil.copytree(work_dir / "tensorboard", export_dir / "tensorboard", dirs_exist_ok=True)
     evaluation = evaluate_on_test(export, splits["test"], exported.directory, uncalibrated, fitted)
+    devices = export_device_models(
+        exported.directory,
+        size=config.input_size,
+        representative=representative_sample(splits["train"].pixels, config.seed),
+        test_pixels=splits["test"].pixels,
+        test_labels=splits["test"].labels,
+        threshold=fitted.operating_point.threshold,
+        reference_auc=evaluation["roc_auc"],
+    )
     (exported.directory / "validation.json").write_text(_json(fitted.report))
     (exported.directory / "history.json").write_text(_json(trained.history))
     plot_training_curves(trained.history, exported.directory / "plots" / "training_curves.png")
@@ -147,6 +157,7 @@ def run_training(
         calibrator=calibrator,
         risk_thresholds=risk,
         best_epoch=trained.best_epoch,
+        devices=devices,
     )
     write_model_card(exported.directory)
     return RunResult(
