@@ -68,6 +68,8 @@ ROUTES: dict[str, dict[tuple[str, str], frozenset[str] | str]] = {
         ("POST", "/feedback"): PUBLIC,
         ("GET", "/health"): PUBLIC,
         ("GET", "/model"): PUBLIC,
+        ("GET", "/models/current"): PUBLIC,
+        ("GET", "/models/{model_name}/{version}/files/{file}"): PUBLIC,
         ("GET", "/monitoring/stats"): ADMIN,
         ("GET", "/monitoring/performance"): ADMIN,
     },
@@ -108,6 +110,7 @@ def concrete(path: str) -> str:
         .replace("{model_name}", "skinguard")
         .replace("{version}", "1")
         .replace("{name}", "roc.png")
+        .replace("{file}", "model.tflite")
     )
 
 

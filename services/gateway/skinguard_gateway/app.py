@@ -22,6 +22,8 @@ from skinguard_runtime.storage import S3ObjectStore
 
 from . import __version__
 from .cache import PredictionCache
+from .devices.router import router as devices_router
+from .devices.service import DeviceModels
 from .feedback.router import router as feedback_router
 from .metrics import GatewayMetrics
 from .monitoring.router import router as monitoring_router
@@ -70,6 +72,7 @@ def create_app(settings: GatewaySettings | None = None, *, model_client: ModelCl
             store = S3ObjectStore(settings)
             metadata = VersionMetadataCache(store, timeout_seconds=METADATA_READ_TIMEOUT_SECONDS)
             app.state.public_cards = PublicCards(store, timeout_seconds=METADATA_READ_TIMEOUT_SECONDS)
+            app.state.device_models = DeviceModels(store, metadata, app.state.public_cards)
             tracker = ModelTracker(guarded, settings.model_ref, metadata, metrics)
             app.state.tracker = tracker
             app.state.rate_limiter = RateLimiter(redis, metrics, limit_per_minute=settings.rate_limit_per_minute)
@@ -111,13 +114,14 @@ def create_app(settings: GatewaySettings | None = None, *, model_client: ModelCl
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "If-None-Match"],
+            expose_headers=["X-Request-ID", "Retry-After", "ETag"],
             max_age=600,
         )
     app.include_router(predictions_router)
     app.include_router(feedback_router)
     app.include_router(monitoring_router)
+    app.include_router(devices_router)
     return app
 
 

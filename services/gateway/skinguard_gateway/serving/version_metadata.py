@@ -39,6 +39,10 @@ class VersionMetadataCache:
     def get(self, name: str, version: int) -> ModelMetadata:
         return self._known.get((name, version), DEFAULT_METADATA)
 
+    def known(self, name: str, version: int) -> ModelMetadata | None:
+        """The version's metadata once read (the defaults when it has no usable file); None until then."""
+        return self._known.get((name, version))
+
     async def load(self, model: ServedModel) -> None:
         """Read the version's metadata unless it is known; never raises."""
         if (model.name, model.version) in self._known:
