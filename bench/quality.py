@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from skinguard_contracts.model_files import ModelMetadata
 from skinguard_contracts.training_config import TrainingConfig
 from skinguard_datasets.layouts import as_exported_image, discover, read_file_uri
 from skinguard_training.image_cache import PixelCache
@@ -133,6 +134,20 @@ def main() -> int:
     print(describe("HAM10000 test split (same clinics)", result.evaluation))
     print(describe("isic2020 (held out: other clinics)", outcome.evaluation))
     print(f"ECE on HAM test before calibration: {result.evaluation['ece_uncalibrated']:.3f}")
+    metadata = ModelMetadata.model_validate_json(result.metadata_path.read_text())
+    print("on-device formats on the HAM test split (each run by its own runtime):")
+    print("| format | MB | ROC AUC | AUC drop | sensitivity | specificity |")
+    print("|---|---|---|---|---|---|")
+    saved_mb = metadata.sizes.get("saved_model_bytes", 0) / 1e6
+    print(
+        f"| SavedModel | {saved_mb:.1f} | {result.evaluation['roc_auc']:.4f} | — "
+        f"| {result.evaluation['sensitivity']:.3f} | {result.evaluation['specificity']:.3f} |"
+    )
+    for device in metadata.devices:
+        print(
+            f"| {device.format} | {device.bytes / 1e6:.1f} | {device.test_auc:.4f} | {device.auc_drop:+.4f} "
+            f"| {device.test_sensitivity:.3f} | {device.test_specificity:.3f} |"
+        )
     for name, (single, flips) in tta.items():
         print(f"test-time augmentation, uncalibrated ROC AUC on {name}: one view {single:.4f}, 4 flips {flips:.4f}")
     print(
