@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,7 +15,9 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 from skinguard_contracts.model_files import DEVICE_FILES, ModelMetadata
 from skinguard_imaging import to_model_input
-from skinguard_training.device_models import onnx_predictor, tflite_predictor
+from skinguard_training.calibration import Calibrator
+from skinguard_training.device_models import onnx_model, onnx_predictor, tflite_predictor
+from skinguard_training.model_export import export_model, load_served
 from skinguard_training.pipeline import RunResult
 from support import images
 
@@ -238,3 +242,42 @@ def test_the_gateway_reads_the_decision_and_risk_thresholds_training_wrote(train
     metadata = json.loads(metadata_json)
     assert card.decision_threshold == pytest.approx(metadata["decision_threshold"])
     assert card.risk_thresholds.model_dump() == pytest.approx(metadata["risk_thresholds"])
+
+
+def test_a_format_that_cannot_be_made_is_recorded_not_fatal(trained_run: Run, tmp_path, monkeypatch) -> None:
+    from skinguard_training import device_models
+
+    directory = tmp_path / "version"
+    shutil.copytree(trained_run[0].export.directory, directory)
+    (directory / "model_int8.tflite").unlink()
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("tflite/kernels/div.cc:262 data[i] != zero_point was not true.")
+
+    monkeypatch.setattr(device_models, "full_integer_tflite", refuse)
+    devices, unavailable = device_models.export_device_models(
+        directory,
+        size=32,
+        representative=_UINT8_BATCH,
+        test_pixels=_UINT8_BATCH,
+        test_labels=np.array([0, 1, 1]),
+        threshold=0.5,
+        reference_auc=1.0,
+    )
+    assert [device.format for device in devices] == ["tflite_dynamic", "onnx"]
+    assert unavailable == {"tflite_int8": "RuntimeError: tflite/kernels/div.cc:262 data[i] != zero_point was not true."}
+    assert not (directory / "model_int8.tflite").exists()
+
+
+@pytest.mark.parametrize(
+    "calibrator",
+    [Calibrator("temperature", temperature=1.7), Calibrator("isotonic", knots=((0.0, 0.05), (0.5, 0.4), (1.0, 0.97)))],
+    ids=["temperature", "isotonic"],
+)
+def test_every_calibration_exports_to_onnx_and_agrees(trained_run: Run, tmp_path, calibrator) -> None:
+    """onnxruntime runs each calibration's ops (it has no Log1p kernel, for one)."""
+    model = keras.saving.load_model(trained_run[0].checkpoint, compile=False)
+    exported = export_model(model, tmp_path / "version", model_name="skinguard", calibrator=calibrator)
+    expected = load_served(exported.directory)(_UINT8_BATCH)
+    onnx = onnx_predictor(onnx_model(exported.directory, 32))(_UINT8_BATCH)
+    assert np.abs(onnx - expected).max() < 1e-4

@@ -96,6 +96,7 @@ class ModelMetadata(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)  # the TrainingConfig
     sizes: dict[str, int] = Field(default_factory=dict)
     devices: list[DeviceModel] = Field(default_factory=list)  # on-device files, checked on the test split
+    devices_unavailable: dict[str, str] = Field(default_factory=dict)  # format -> why it was not published
     code_version: str = ""
     tensorflow_version: str = ""
     keras_version: str = ""

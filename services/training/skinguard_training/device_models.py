@@ -17,6 +17,7 @@ augmentation and calibration included. TFLite files run with LiteRT (``ai-edge-l
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from skinguard_contracts.model_files import DEVICE_FILES, DeviceFormat, DeviceMo
 
 from .quality import roc_auc, threshold_metrics
 
+logger = logging.getLogger(__name__)
 SIGNATURE = "serving_default"
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
@@ -120,20 +122,33 @@ def export_device_models(
     test_labels: np.ndarray,
     threshold: float,
     reference_auc: float | None,
-) -> list[DeviceModel]:
+) -> tuple[list[DeviceModel], dict[str, str]]:
     """Write ``model_int8.tflite`` and ``model.onnx`` beside ``model.tflite`` (already written
-    with the SavedModel) and check all three on the test split against the SavedModel's AUC."""
-    int8 = model_dir / DEVICE_FILES["tflite_int8"][0]
-    int8.write_bytes(full_integer_tflite(model_dir, representative))
-    onnx = model_dir / DEVICE_FILES["onnx"][0]
-    onnx.write_bytes(onnx_model(model_dir, size))
-    dynamic = model_dir / DEVICE_FILES["tflite_dynamic"][0]
-    checks: list[tuple[DeviceFormat, Path, Predict]] = [
-        ("tflite_int8", int8, tflite_predictor(int8.read_bytes())),
-        ("tflite_dynamic", dynamic, tflite_predictor(dynamic.read_bytes())),
-        ("onnx", onnx, onnx_predictor(onnx.read_bytes())),
-    ]
-    return [
-        _checked(name, path, predict, test_pixels, test_labels, threshold, reference_auc)
-        for name, path, predict in checks
-    ]
+    with the SavedModel) and check all three on the test split against the SavedModel's AUC.
+
+    Returns the checked files and, per format that could not be made or run, the reason: an
+    optional format never fails the training run, its file is removed and not published."""
+    makers: dict[DeviceFormat, Callable[[], bytes] | None] = {
+        "tflite_int8": lambda: full_integer_tflite(model_dir, representative),
+        "tflite_dynamic": None,  # written by export_model
+        "onnx": lambda: onnx_model(model_dir, size),
+    }
+    runtimes: dict[DeviceFormat, Callable[[bytes], Predict]] = {
+        "tflite_int8": tflite_predictor,
+        "tflite_dynamic": tflite_predictor,
+        "onnx": onnx_predictor,
+    }
+    devices: list[DeviceModel] = []
+    unavailable: dict[str, str] = {}
+    for name, make in makers.items():
+        path = model_dir / DEVICE_FILES[name][0]
+        try:
+            if make is not None:
+                path.write_bytes(make())
+            predict = runtimes[name](path.read_bytes())
+            devices.append(_checked(name, path, predict, test_pixels, test_labels, threshold, reference_auc))
+        except Exception as error:  # a converter or runtime refusing this graph: recorded, not fatal
+            logger.warning("on-device format %s is not available: %s", name, error)
+            unavailable[name] = f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}"
+            path.unlink(missing_ok=True)
+    return devices, unavailable

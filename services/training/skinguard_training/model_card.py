@@ -160,6 +160,8 @@ def limitations(metadata: dict[str, Any], evaluation: dict[str, Any], external: 
                 f"On-device format {device['format']} ({device['file']}) has a test ROC AUC {device['auc_drop']:.3f} "
                 f"below the served model's (more than {DEVICE_AUC_TOLERANCE}): prefer the server, or another format."
             )
+    for name, reason in metadata.get("devices_unavailable", {}).items():
+        notes.append(f"On-device format {name} is not published: it could not be produced or run ({reason}).")
     counts = dataset.get("class_counts", {}).get("validation", {})
     total = sum(counts.values())
     if total:

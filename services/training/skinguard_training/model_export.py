@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,7 +138,8 @@ def calibrate(probabilities: tf.Tensor, calibrator: Calibrator) -> tf.Tensor:
     """``calibrator.apply`` in TensorFlow ops that TFLite's built-in kernels run."""
     if calibrator.method == "temperature":
         clipped = tf.clip_by_value(probabilities, _EPSILON, 1 - _EPSILON)
-        return tf.sigmoid((tf.math.log(clipped) - tf.math.log1p(-clipped)) / calibrator.temperature)
+        # log(1 - p), not log1p(-p): onnxruntime has no Log1p kernel, and p is clipped away from 0 and 1.
+        return tf.sigmoid((tf.math.log(clipped) - tf.math.log(1 - clipped)) / calibrator.temperature)
     if calibrator.method == "isotonic":
         # Linear interpolation as a sum of clipped ramps, one per segment between knots.
         x, y = (np.array(column, dtype=np.float32) for column in zip(*calibrator.knots, strict=True))
@@ -166,6 +167,7 @@ def write_metadata(
     risk_thresholds: dict[str, float],
     best_epoch: int,
     devices: Sequence[DeviceModel] = (),
+    devices_unavailable: Mapping[str, str] | None = None,
 ) -> Path:
     """Write ``metadata.json`` next to the SavedModel: what a client and the gateway need to know.
 
@@ -224,6 +226,7 @@ def write_metadata(
         "config": config.model_dump(mode="json"),
         "sizes": {"saved_model_bytes": export.saved_model_bytes, "tflite_bytes": export.tflite_bytes},
         "devices": [device.model_dump() for device in devices],
+        "devices_unavailable": dict(devices_unavailable or {}),
         "code_version": code_version(),
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,

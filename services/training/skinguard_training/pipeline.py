@@ -127,7 +127,7 @@ def run_training(
     )
     shutil.copytree(work_dir / "tensorboard", export_dir / "tensorboard", dirs_exist_ok=True)
     evaluation = evaluate_on_test(export, splits["test"], exported.directory, uncalibrated, fitted)
-    devices = export_device_models(
+    devices, devices_unavailable = export_device_models(
         exported.directory,
         size=config.input_size,
         representative=representative_sample(splits["train"].pixels, config.seed),
@@ -158,6 +158,7 @@ def run_training(
         risk_thresholds=risk,
         best_epoch=trained.best_epoch,
         devices=devices,
+        devices_unavailable=devices_unavailable,
     )
     write_model_card(exported.directory)
     return RunResult(
