@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser run test test-unit fuzz lint typecheck bench bench-ingest bench-training bench-gateway bench-memory bench-webapp bench-quality chaos protos clean
+.PHONY: install browser sdk run test test-unit fuzz lint typecheck bench bench-ingest bench-training bench-gateway bench-memory bench-webapp bench-quality chaos protos clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -26,13 +26,22 @@ browser:
 		$$SUDO apt-get install -y --no-install-recommends chromium \
 		|| { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }; }
 
+# The TypeScript SDK's packages (tests/clients runs its tests with Node 20+): `npm ci` when
+# node_modules is missing or older than package-lock.json, else nothing.
+SDK := clients/typescript
+sdk: $(SDK)/node_modules/.package-lock.json
+
+$(SDK)/node_modules/.package-lock.json: $(SDK)/package-lock.json
+	npm ci --prefix $(SDK) --no-audit --no-fund
+	@touch $@
+
 run: install
 	$(BIN)/skinguard-dev run
 
-test: install browser
+test: install browser sdk
 	$(BIN)/pytest
 
-test-unit: install
+test-unit: install sdk
 	$(BIN)/pytest -m "not integration"
 
 # Thousands of hostile cases against the real services (SKINGUARD_FUZZ_SECONDS per property,
