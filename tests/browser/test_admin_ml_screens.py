@@ -17,6 +17,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from support import images
+from support.running_system import TINY_TRAINING
 
 from .conftest import screenshot, unlabelled_controls
 
@@ -85,15 +86,7 @@ def start_job(page: Page, base: str, dataset: dict, config: dict | None = None) 
     config_box = page.get_by_label("Training config (JSON)")
     expect(config_box).to_have_value(re.compile(r'"model_type": "CNN"'))
     preset = json.loads(config_box.input_value())
-    assert preset == {
-        "model_type": "CNN",
-        "input_size": 32,
-        "batch_size": 4,
-        "epochs": 2,
-        "augmentation": False,
-        "early_stopping_patience": 0,
-        "reduce_lr_patience": 0,
-    }
+    assert preset == TINY_TRAINING  # the "Quick check" preset is the tests' tiny CNN
     if config is not None:
         config_box.fill(json.dumps({**preset, **config}, indent=2))
     page.get_by_role("button", name="Start training").click()

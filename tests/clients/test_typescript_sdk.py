@@ -24,7 +24,7 @@ from skinguard_cli.importer import Endpoints, Journal, run_import
 from skinguard_datasets.layouts import discover
 from skinguard_gateway.app import create_app
 from support import images
-from support.running_system import start_system
+from support.running_system import OPEN_GATE, TINY_TRAINING, start_system
 
 from .preprocess_vectors import vectors
 
@@ -32,25 +32,6 @@ SDK = Path(__file__).resolve().parents[2] / "clients" / "typescript"
 # Variables that switch parts of the SDK's tests on; unit runs get none of them by accident.
 SDK_VARIABLES = ("SKINGUARD_GATEWAY_URL", "SKINGUARD_OPENAPI_JSON", "SKINGUARD_PREPROCESS_VECTORS")
 NPM_TIMEOUT_SECONDS = 600
-# As tests/e2e: a tiny CNN, and a gate every version passes (this is about the SDK, not the model).
-# No calibration: temperature scaling's log1p has no ONNX kernel in tf2onnx's output at opset 17,
-# and the job would fail exporting the on-device files.
-TRAINING = {
-    "calibration": "none",
-    "model_type": "CNN",
-    "input_size": 32,
-    "batch_size": 4,
-    "epochs": 2,
-    "augmentation": False,
-    "early_stopping_patience": 0,
-    "reduce_lr_patience": 0,
-}
-OPEN_GATE = {
-    "SKINGUARD_GATE_MIN_AUC": "0",
-    "SKINGUARD_GATE_MARGIN": "1",
-    "SKINGUARD_GATE_SENSITIVITY_TOLERANCE": "1",
-    "SKINGUARD_GATE_MAX_ECE": "1",
-}
 
 
 def tool(name: str) -> str:
@@ -163,7 +144,7 @@ def test_live_against_the_whole_system(sdk: Path, tmp_path: Path) -> None:
         assert summary.imported == 16
         with httpx.Client(timeout=60) as client:
             dataset = freeze_dataset(client, system, collection.source)
-            job = wait_for_job(client, system, start_training(client, system, dataset["id"], TRAINING)["id"], 600)
+            job = wait_for_job(client, system, start_training(client, system, dataset["id"], TINY_TRAINING)["id"], 600)
             assert job["state"] == "succeeded", job["error"]
             wait_until_served(client, system, job["model_version"], timeout=300)
 

@@ -21,19 +21,11 @@ from skinguard_cli.importer import Endpoints, Journal, run_import
 from skinguard_datasets.layouts import discover
 from skinguard_imaging import to_model_input
 from support import images
-from support.running_system import start_system
+from support.running_system import OPEN_GATE, TINY_TRAINING, start_system
 
 pytestmark = pytest.mark.integration
 
-CONFIG = {
-    "model_type": "CNN",
-    "input_size": 32,
-    "batch_size": 4,
-    "epochs": 2,
-    "augmentation": False,
-    "early_stopping_patience": 0,
-    "reduce_lr_patience": 0,
-}
+CONFIG = TINY_TRAINING
 
 
 def lesion_photo(seed: int, malignant: bool) -> bytes:
@@ -45,15 +37,7 @@ def lesion_photo(seed: int, malignant: bool) -> bytes:
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory):
-    running = start_system(
-        tmp_path_factory.mktemp("e2e"),
-        {
-            "SKINGUARD_GATE_MIN_AUC": "0",
-            "SKINGUARD_GATE_MARGIN": "1",  # every version passes: this test is about the plumbing
-            "SKINGUARD_GATE_SENSITIVITY_TOLERANCE": "1",
-            "SKINGUARD_GATE_MAX_ECE": "1",
-        },
-    )
+    running = start_system(tmp_path_factory.mktemp("e2e"), OPEN_GATE)  # this test is about the plumbing
     urls = running.urls
     yield {
         "system": System(

@@ -13,6 +13,24 @@ from pathlib import Path
 
 from skinguard_devstack.processes import free_port
 
+# A tiny CNN that trains in seconds through the API: for tests of the plumbing, not of the model.
+TINY_TRAINING = {
+    "model_type": "CNN",
+    "input_size": 32,
+    "batch_size": 4,
+    "epochs": 2,
+    "augmentation": False,
+    "early_stopping_patience": 0,
+    "reduce_lr_patience": 0,
+}
+# A quality gate every version passes (the system's environment).
+OPEN_GATE = {
+    "SKINGUARD_GATE_MIN_AUC": "0",
+    "SKINGUARD_GATE_MARGIN": "1",
+    "SKINGUARD_GATE_SENSITIVITY_TOLERANCE": "1",
+    "SKINGUARD_GATE_MAX_ECE": "1",
+}
+
 SERVICE_PORTS = {
     "ingestion": "SKINGUARD_INGESTION_PORT",
     "annotation": "SKINGUARD_ANNOTATION_PORT",

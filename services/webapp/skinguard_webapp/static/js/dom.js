@@ -61,3 +61,12 @@ export function say(message, kind = "info") {
 export function errorBox(error) {
   return h("p", { class: "error", role: "alert", text: error.message || String(error) });
 }
+
+// A link between screens: a real <a href> (new tab, copy link) that navigates without a reload.
+export function link(path, text, navigate, attrs = {}) {
+  return h("a", { ...attrs, href: path, onclick: (event) => {
+    if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+    event.preventDefault();
+    navigate(path);
+  } }, text);
+}

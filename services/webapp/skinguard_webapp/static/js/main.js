@@ -1,7 +1,7 @@
 // The page's shell: who is signed in, the navigation their role allows, and the screen for the URL.
 
 import { api, ApiError, setCsrfToken } from "./api.js";
-import { h, replace, say } from "./dom.js";
+import { h, link, replace, say } from "./dom.js";
 
 const main = document.getElementById("screen");
 let session = null;
@@ -22,15 +22,7 @@ function renderShell() {
   const nav = document.getElementById("nav");
   const current = location.pathname.split("/")[1];
   replace(nav, session.screens.map((screen) =>
-    h("li", {}, h("a", {
-      href: `/${screen.path}`,
-      "aria-current": screen.path === current ? "page" : null,
-      onclick: (event) => {
-        if (event.ctrlKey || event.metaKey || event.shiftKey) return;
-        event.preventDefault();
-        navigate(`/${screen.path}`);
-      },
-    }, screen.title))));
+    h("li", {}, link(`/${screen.path}`, screen.title, navigate, { "aria-current": screen.path === current ? "page" : null }))));
   replace(document.getElementById("who"), `${session.user.name} (${session.user.role})`);
 }
 

@@ -4,7 +4,7 @@
 
 import { annotation, api, query } from "../api.js";
 import { barChart } from "../charts.js";
-import { errorBox, field, formatDate, h, replace, say, table } from "../dom.js";
+import { errorBox, field, formatDate, h, link, replace, say, table } from "../dom.js";
 
 const SPLITS = ["train", "validation", "test"];
 const CLASSES = ["benign", "malignant"];
@@ -12,14 +12,6 @@ const CLASSES = ["benign", "malignant"];
 export async function render(root, { rest, navigate }) {
   if (rest[0]) return renderOne(root, rest[0], navigate);
   return renderList(root, navigate);
-}
-
-function link(path, text, navigate) {
-  return h("a", { href: path, onclick: (event) => {
-    if (event.ctrlKey || event.metaKey || event.shiftKey) return;
-    event.preventDefault();
-    navigate(path);
-  } }, text);
 }
 
 function splitText(splits) {

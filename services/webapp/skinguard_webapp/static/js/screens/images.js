@@ -2,7 +2,7 @@
 // and drop (the server's validation errors shown as written). Uploaders see only their own.
 
 import { annotation, api, imageUrl, ingestion, query } from "../api.js";
-import { field, formatDate, formatNumber, h, replace, say, shortId, table } from "../dom.js";
+import { field, formatDate, formatNumber, h, link, replace, say, shortId, table } from "../dom.js";
 
 const PAGE = 24;
 
@@ -56,8 +56,8 @@ export async function render(root, { session, rest, navigate }) {
       const { items, total } = await records();
       summary.textContent = total ? `${offset + 1}–${offset + items.length} of ${total} image(s).` : "No images match.";
       replace(gallery, items.map((record) => h("li", {},
-        h("a", { href: `/images/${record.id}`, onclick: (event) => { event.preventDefault(); navigate(`/images/${record.id}`); } },
-          h("img", { src: imageUrl(record.id), alt: `Photo ${shortId(record.id)}`, loading: "lazy", width: "160", height: "160" })),
+        link(`/images/${record.id}`,
+          h("img", { src: imageUrl(record.id), alt: `Photo ${shortId(record.id)}`, loading: "lazy", width: "160", height: "160" }), navigate),
         h("div", {}, h("strong", { text: shortId(record.id) }), " ", record.source || ""),
         record.consensus ? h("span", { class: `pill ${record.consensus.label}`, text: `${record.consensus.label}${record.consensus.disputed ? ", disputed" : ""}` }) : null,
         (record.metadata?.flags || []).includes("low_resolution") ? h("span", { class: "pill", text: "low resolution" }) : null)));
@@ -137,7 +137,7 @@ async function renderRecord(root, imageId, session, navigate) {
     } catch (error) { say(error.message, "error"); }
   } }, "Erase this photo") : null;
   replace(root,
-    h("p", {}, h("a", { href: "/images", onclick: (event) => { event.preventDefault(); navigate("/images"); } }, "← All images")),
+    h("p", {}, link("/images", "← All images", navigate)),
     h("h1", { text: `Image ${shortId(imageId)}` }),
     h("div", { class: "side-by-side" },
       h("img", { class: "record-photo", src: imageUrl(imageId), alt: `Photo ${imageId}` }),

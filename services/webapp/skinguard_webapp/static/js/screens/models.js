@@ -3,7 +3,7 @@
 // each confirmed in a dialog that names exactly what will be served.
 
 import { annotation, api, query } from "../api.js";
-import { errorBox, formatDate, formatNumber, h, replace, say, shortId, table } from "../dom.js";
+import { errorBox, formatDate, formatNumber, h, link, replace, say, shortId, table } from "../dom.js";
 
 const CARD_SECTIONS = [
   ["intended_use", "Intended use"],
@@ -28,14 +28,6 @@ const NAMES = {
 export async function render(root, { rest, navigate }) {
   if (rest[0] && rest[1]) return renderVersion(root, decodeURIComponent(rest[0]), Number(rest[1]), navigate);
   return renderList(root, navigate);
-}
-
-function link(path, text, navigate) {
-  return h("a", { href: path, onclick: (event) => {
-    if (event.ctrlKey || event.metaKey || event.shiftKey) return;
-    event.preventDefault();
-    navigate(path);
-  } }, text);
 }
 
 const versionPath = (version) => `/models/${encodeURIComponent(version.model_name)}/${version.version}`;

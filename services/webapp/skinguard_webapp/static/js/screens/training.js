@@ -4,7 +4,7 @@
 
 import { annotation, api, query } from "../api.js";
 import { lineChart } from "../charts.js";
-import { errorBox, field, formatDate, formatNumber, h, replace, say, shortId, table } from "../dom.js";
+import { errorBox, field, formatDate, formatNumber, h, link, replace, say, shortId, table } from "../dom.js";
 
 const POLL_MS = 2000;
 const LIST_POLL_MS = 5000;
@@ -22,14 +22,6 @@ const METRICS = ["loss", "auc", "accuracy", "precision", "recall"];
 export async function render(root, { rest, navigate }) {
   if (rest[0]) return renderJob(root, rest[0], navigate);
   return renderList(root, navigate);
-}
-
-function link(path, text, navigate) {
-  return h("a", { href: path, onclick: (event) => {
-    if (event.ctrlKey || event.metaKey || event.shiftKey) return;
-    event.preventDefault();
-    navigate(path);
-  } }, text);
 }
 
 function statePill(job) {
