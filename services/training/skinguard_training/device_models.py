@@ -35,6 +35,7 @@ INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
 REPRESENTATIVE_IMAGES = 200  # training photos the int8 quantiser calibrates its ranges on
 ONNX_OPSET = 17
+ONNX_BATCH = 32
 
 Predict = Callable[[np.ndarray], np.ndarray]  # uint8 (n, size, size, 3) -> (n, 2)
 
@@ -83,7 +84,13 @@ def onnx_predictor(content: bytes) -> Predict:
     import onnxruntime
 
     session = onnxruntime.InferenceSession(content, providers=["CPUExecutionProvider"])
-    return lambda pixels: session.run([OUTPUT_NAME], {INPUT_NAME: pixels})[0]
+    # In batches: a whole test split at once would hold every TTA view's activations in memory.
+    return lambda pixels: np.concatenate(
+        [
+            session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(pixels[start : start + ONNX_BATCH])})[0]
+            for start in range(0, len(pixels), ONNX_BATCH)
+        ]
+    )
 
 
 def _checked(
