@@ -49,10 +49,25 @@ def test_the_operating_point_is_the_highest_threshold_reaching_the_target() -> N
     # Malignant scores 0.9, 0.55, 0.3: 2/3 sensitivity down to 0.55, all three only from 0.3,
     # where the benign 0.4 and 0.6 are called malignant too (specificity 2/4).
     point = operating_point(LABELS, PROBABILITIES, target_sensitivity=0.95)
-    assert (point.threshold, point.sensitivity, point.specificity) == pytest.approx((0.3, 1.0, 0.5))
+    assert (point.threshold, point.sensitivity, point.specificity) == pytest.approx((0.3 - 1e-5, 1.0, 0.5))
     point = operating_point(LABELS, PROBABILITIES, target_sensitivity=0.6)
-    assert (point.threshold, point.sensitivity, point.specificity) == pytest.approx((0.55, 2 / 3, 0.75))
+    assert (point.threshold, point.sensitivity, point.specificity) == pytest.approx((0.55 - 1e-5, 2 / 3, 0.75))
     at = threshold_metrics(LABELS, PROBABILITIES, point.threshold)
+    assert (at["sensitivity"], at["specificity"]) == pytest.approx((point.sensitivity, point.specificity))
+
+
+def test_a_plateau_at_the_threshold_keeps_its_decision_in_float32() -> None:
+    # Isotonic calibration: many photos share one calibrated value, the one the threshold is
+    # chosen at. Rounded to float32 (as every runtime returns it) they must still reach it.
+    plateau = 0.07611
+    labels = np.array([1, 1, 1, 0, 0, 0])
+    scores = np.array([0.9, plateau, plateau, plateau, 0.01, 0.02])
+    point = operating_point(labels, scores, target_sensitivity=0.95)
+    # As the gateway compares: TF Serving's float32, read as a Python float; another runtime
+    # may also sum the calibration's ramps in another order (a difference of about 1e-7).
+    served = scores.astype(np.float32).astype(np.float64) - 1e-7
+    assert float(np.float32(plateau)) < plateau  # the rounding that flipped the plateau before
+    at = threshold_metrics(labels, served, point.threshold)
     assert (at["sensitivity"], at["specificity"]) == pytest.approx((point.sensitivity, point.specificity))
 
 

@@ -26,6 +26,10 @@ LOW_MEDIUM_RISK_RATE = 0.05
 MEDIUM_HIGH_RISK_RATE = 0.25
 HIGH_RISK_RATE = 0.5
 _EDGE = 1e-6  # thresholds stay this far inside (0, 1)
+# The threshold sits this far below the score it was chosen at. Isotonic calibration maps many
+# photos to one plateau value; at exactly that value, float32 rounding in TF Serving, LiteRT or
+# onnxruntime would flip the whole plateau's decision one way or the other.
+DECISION_MARGIN = 1e-5
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ def operating_point(labels: np.ndarray, probabilities: np.ndarray, target_sensit
     # roc_curve's thresholds fall from +inf; the first to reach the target is the highest.
     index = int(np.flatnonzero(true_positive_rate >= target_sensitivity - 1e-12)[0])
     # Inside (0, 1), as the metadata contract wants: a saturated score of exactly 1 still passes.
-    threshold = float(min(max(thresholds[index], _EDGE), 1 - _EDGE))
+    threshold = float(min(max(thresholds[index] - DECISION_MARGIN, _EDGE), 1 - _EDGE))
     return OperatingPoint(
         threshold=threshold,
         sensitivity=float(true_positive_rate[index]),
