@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
+from prometheus_client import generate_latest
 from pydantic import ValidationError
 
 from skinguard_devstack.processes import free_port
@@ -106,14 +109,22 @@ async def test_with_the_database_down_predictions_are_served_but_feedback_is_503
     gateway_settings, model_server, clean_gateway
 ) -> None:
     closed = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/skinguard"
-    async with serving_gateway(gateway_settings, model_server, database_url=closed) as (_, client):
+    async with serving_gateway(gateway_settings, model_server, database_url=closed) as (app, client):
         answer = await predict(client)
         assert answer.status_code == 200 and answer.json()["cached"] is False
-        assert "skinguard_gateway_prediction_log_failures_total 1.0" in (await client.get("/metrics")).text
         proof = {key: answer.json()[key] for key in ("prediction_id", "feedback_token")}
+        started = time.monotonic()
         feedback = await client.post("/feedback", json={**proof, "actual_label": "benign"})
         assert (feedback.status_code, feedback.json()["error"]) == (503, "database_unavailable")
         assert feedback.headers["retry-after"]
+        assert time.monotonic() - started < 2  # no waiting for a write that cannot happen
+        # The row is kept and its write retried while the database is away.
+        metrics = (await client.get("/metrics")).text
+        assert "skinguard_gateway_prediction_log_write_errors_total 0.0" not in metrics
+        assert "skinguard_gateway_prediction_log_queued 1.0" in metrics
+        assert "skinguard_gateway_prediction_log_failures_total 0.0" in metrics
+    # Still away at shutdown: the row is given up, counted and logged, and shutdown is not held up.
+    assert "skinguard_gateway_prediction_log_failures_total 1.0" in generate_latest(app.state.registry).decode()
 
 
 @pytest.mark.parametrize("origin", ["*.example", "https://app.example/path", "app.example"])

@@ -9,7 +9,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from skinguard_gateway.feedback.tokens import token_matches
+from skinguard_gateway.predictions import service
+from skinguard_gateway.predictions.schemas import PredictionOut
 from skinguard_gateway.predictions.tables import PredictionLog
+from skinguard_imaging import prepare_image
 from support import images
 from support.model_server_double import InMemoryModelClient
 
@@ -27,6 +31,8 @@ async def predict(client, data: bytes = PHOTO, **headers):
 
 
 async def logged(app) -> list[PredictionLog]:
+    """The log's rows, once every answered prediction's row is written (they are written in batches)."""
+    assert await app.state.prediction_log.flush(10)
     async with app.state.sessionmaker() as session:
         return list(await session.scalars(select(PredictionLog).order_by(PredictionLog.created_at)))
 
@@ -69,6 +75,54 @@ async def test_the_second_identical_request_is_a_cache_hit(client, model_server)
     assert second["probabilities"] == first["probabilities"] and second["model"] == first["model"]
     assert second["request_id"] != first["request_id"]
     assert len(model_server.inputs) == 1  # the model ran once
+
+
+@pytest.fixture
+def validations(monkeypatch) -> list[bytes]:
+    """The uploads that were decoded and validated (``prepare_image``), in order."""
+    seen: list[bytes] = []
+
+    def counting(data: bytes, limits):
+        seen.append(data)
+        return prepare_image(data, limits)
+
+    monkeypatch.setattr(service, "prepare_image", counting)
+    return seen
+
+
+async def test_a_repeated_upload_is_answered_before_decoding(app, client, model_server, validations) -> None:
+    first, second, third = [await predict(client) for _ in range(3)]
+    assert validations == [PHOTO]  # validated once, when it was answered
+    assert len(model_server.inputs) == 1
+    bodies = [response.json() for response in (first, second, third)]
+    assert [body["cached"] for body in bodies] == [False, True, True]
+    for response, body in zip((first, second, third), bodies, strict=True):
+        assert response.headers["content-type"] == "application/json"
+        PredictionOut.model_validate(body)  # the documented contract, field for field
+        assert body["request_id"] == response.headers["x-request-id"]
+        assert body["model"] == {"name": "skinguard", "version": 1}
+        assert token_matches(
+            app.state.settings.feedback_key.get_secret_value(), body["prediction_id"], body["feedback_token"]
+        )
+    assert len({body["prediction_id"] for body in bodies}) == 3  # a fresh id and token per answer
+    assert len({body["feedback_token"] for body in bodies}) == 3
+    for field in ("probabilities", "image_quality", "predicted_class", "risk_level", "confidence"):
+        assert bodies[1][field] == bodies[2][field] == bodies[0][field], field
+    assert [(row.prediction_id, row.cached) for row in await logged(app)] == [
+        (body["prediction_id"], body["cached"]) for body in bodies
+    ]
+
+
+async def test_the_same_pixels_with_other_metadata_are_a_hit_after_validation(
+    client, model_server, validations
+) -> None:
+    with_exif = images.jpeg(320, 240, seed=1, exif=images.exif_with_gps_and_serial())
+    assert with_exif != PHOTO
+    plain, tagged, again = [(await predict(client, data)).json() for data in (PHOTO, with_exif, with_exif)]
+    assert [answer["cached"] for answer in (plain, tagged, again)] == [False, True, True]
+    assert validations == [PHOTO, with_exif]  # the tagged upload was validated once, then hit before decoding
+    assert len(model_server.inputs) == 1
+    assert tagged["probabilities"] == plain["probabilities"]
 
 
 async def test_a_new_version_never_answers_with_an_old_versions_cached_result(app, client, model_server) -> None:
@@ -146,6 +200,19 @@ async def test_usability_checks_can_be_turned_off(gateway_settings, model_server
     off = {"min_blur_score": 0, "min_brightness": 0, "max_brightness": 0}
     async with serving_gateway(gateway_settings, model_server, **off) as (_, client):
         assert (await predict(client, photo_of(10 + NOISE))).status_code == 200
+
+
+async def test_a_gateway_with_other_rules_does_not_take_a_cached_upload_as_valid(
+    gateway_settings, model_server, clean_gateway
+) -> None:
+    dark = photo_of(10 + NOISE)
+    lenient = {"min_blur_score": 0, "min_brightness": 0, "max_brightness": 0}
+    async with serving_gateway(gateway_settings, model_server, **lenient) as (_, client):
+        assert (await predict(client, dark)).status_code == 200
+        assert (await predict(client, dark)).json()["cached"] is True
+    async with serving_gateway(gateway_settings, model_server) as (_, client):  # the same Redis
+        refused = await predict(client, dark)
+        assert (refused.status_code, refused.json()["error"]) == (422, "image_too_dark")
 
 
 async def test_every_answer_is_logged_without_the_image(app, client, model_server) -> None:

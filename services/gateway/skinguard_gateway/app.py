@@ -21,13 +21,14 @@ from skinguard_contracts.errors import AppError
 from skinguard_runtime.storage import S3ObjectStore
 
 from . import __version__
-from .cache import PredictionCache
+from .cache import PredictionCache, rules_fingerprint
 from .devices.router import router as devices_router
 from .devices.service import DeviceModels
 from .feedback.router import router as feedback_router
 from .metrics import GatewayMetrics
 from .monitoring.router import router as monitoring_router
 from .optional_redis import OptionalRedis
+from .predictions.log_writer import PredictionLogWriter
 from .predictions.router import router as predictions_router
 from .predictions.service import Predictor
 from .ratelimit import RateLimiter
@@ -76,11 +77,17 @@ def create_app(settings: GatewaySettings | None = None, *, model_client: ModelCl
             tracker = ModelTracker(guarded, settings.model_ref, metadata, metrics)
             app.state.tracker = tracker
             app.state.rate_limiter = RateLimiter(redis, metrics, limit_per_minute=settings.rate_limit_per_minute)
+            # Written in batches off the request path; closed (every queued row written) before the database.
+            prediction_log = PredictionLogWriter(app.state.sessionmaker, metrics)
+            prediction_log.start()
+            resources.push_async_callback(prediction_log.close)
+            app.state.prediction_log = prediction_log
+            rules = rules_fingerprint(settings.image_limits, settings.usability)
             app.state.predictor = Predictor(
                 tracker=tracker,
                 client=guarded,
-                cache=PredictionCache(redis, metrics, ttl_seconds=settings.cache_ttl_seconds),
-                sessionmaker=app.state.sessionmaker,
+                cache=PredictionCache(redis, metrics, ttl_seconds=settings.cache_ttl_seconds, rules=rules),
+                log=prediction_log,
                 metrics=metrics,
                 limits=settings.image_limits,
                 usability=settings.usability,

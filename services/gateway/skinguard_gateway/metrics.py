@@ -61,6 +61,29 @@ class GatewayMetrics:
         )
         self.prediction_log_failures = Counter(
             "skinguard_gateway_prediction_log_failures_total",
-            "Predictions answered but not recorded for monitoring (database unavailable)",
+            "Predictions answered but not recorded for monitoring: an error retrying cannot fix, or the "
+            "database away at shutdown",
+            registry=registry,
+        )
+        self.prediction_log_dropped = Counter(
+            "skinguard_gateway_prediction_log_dropped_total",
+            "Predictions answered but not recorded because the log's queue was full (the database too slow or "
+            "away for long)",
+            registry=registry,
+        )
+        self.prediction_log_write_errors = Counter(
+            "skinguard_gateway_prediction_log_write_errors_total",
+            "Failed writes of a batch of prediction log rows (retried while the database is away)",
+            registry=registry,
+        )
+        self.prediction_log_queued = Gauge(
+            "skinguard_gateway_prediction_log_queued",
+            "Prediction log rows answered and not written yet (queued, or in a write being made or retried)",
+            registry=registry,
+        )
+        self.prediction_log_batch = Histogram(
+            "skinguard_gateway_prediction_log_batch_rows",
+            "Rows per write of the prediction log",
+            buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500),
             registry=registry,
         )

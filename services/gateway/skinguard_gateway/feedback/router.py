@@ -24,4 +24,4 @@ router = APIRouter(tags=["feedback"])
 )
 async def feedback(body: FeedbackIn, request: Request, session: SessionDep) -> FeedbackOut:
     key = request.app.state.settings.feedback_key.get_secret_value()
-    return await service.record_feedback(session, body, feedback_key=key)
+    return await service.record_feedback(session, body, feedback_key=key, log=request.app.state.prediction_log)

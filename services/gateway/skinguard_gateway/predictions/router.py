@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+import orjson
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 
 from skinguard_chassis.app import error_responses
 
@@ -17,15 +18,16 @@ from .service import Predictor, decode_base64_image
 router = APIRouter(tags=["predictions"])
 
 
-def _predictor(request: Request) -> Predictor:
+# Dependencies are coroutines: FastAPI runs plain functions in its thread pool, a hop per request each.
+async def _predictor(request: Request) -> Predictor:
     return request.app.state.predictor
 
 
-def _tracker(request: Request) -> ModelTracker:
+async def _tracker(request: Request) -> ModelTracker:
     return request.app.state.tracker
 
 
-def _settings(request: Request) -> GatewaySettings:
+async def _settings(request: Request) -> GatewaySettings:
     return request.app.state.settings
 
 
@@ -42,6 +44,11 @@ DESCRIPTION = (
 )
 
 
+def _json(answer: dict[str, Any]) -> Response:
+    """The answer as ``PredictionOut`` JSON, serialized once by orjson (the route's model documents it)."""
+    return Response(orjson.dumps(answer), media_type="application/json")
+
+
 @router.post(
     "/predict",
     response_model=PredictionOut,
@@ -55,9 +62,9 @@ async def predict(
     predictor: PredictorDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="JPEG or PNG photo of the lesion")],
-) -> PredictionOut:
+) -> Response:
     data = await file.read(settings.max_upload_bytes + 1)
-    return await predictor.predict(data, request.scope["request_id"])
+    return _json(await predictor.predict(data, request.scope["request_id"]))
 
 
 @router.post(
@@ -68,9 +75,9 @@ async def predict(
     dependencies=[Depends(enforce_rate_limit)],
     responses=PREDICTION_ERRORS,
 )
-async def predict_base64(request: Request, predictor: PredictorDep, body: Base64Image) -> PredictionOut:
+async def predict_base64(request: Request, predictor: PredictorDep, body: Base64Image) -> Response:
     data = await asyncio.to_thread(decode_base64_image, body.image)  # never block the loop on 14 MB
-    return await predictor.predict(data, request.scope["request_id"])
+    return _json(await predictor.predict(data, request.scope["request_id"]))
 
 
 @router.get("/health", response_model=HealthOut, summary="Is a model version being served", tags=["operations"])
