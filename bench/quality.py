@@ -32,10 +32,12 @@ FRACTIONS = {"train": 0.7, "validation": 0.15, "test": 0.15}
 
 
 def describe(name: str, evaluation: dict) -> str:
-    low, high = evaluation["roc_auc_ci95"]
+    auc, sensitivity, specificity = (
+        f"{evaluation[metric]:.3f} [{evaluation[f'{metric}_ci95'][0]:.3f}, {evaluation[f'{metric}_ci95'][1]:.3f}]"
+        for metric in ("roc_auc", "sensitivity", "specificity")
+    )
     return (
-        f"| {name} | {evaluation['samples']} | {evaluation['malignant']} | {evaluation['roc_auc']:.3f} "
-        f"[{low:.3f}, {high:.3f}] | {evaluation['sensitivity']:.3f} | {evaluation['specificity']:.3f} "
+        f"| {name} | {evaluation['samples']} | {evaluation['malignant']} | {auc} | {sensitivity} | {specificity} "
         f"| {evaluation['ece']:.3f} |"
     )
 
@@ -78,6 +80,9 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=TrainingConfig().epochs)
     parser.add_argument("--with-kaggle", action="store_true", help="train on ham10000 + kaggle-mvb")
     parser.add_argument("--work-dir", type=Path, default=Path(".cache/bench-quality"))
+    parser.add_argument(
+        "--cache-dir", type=Path, help="decoded pixels, shared between runs (default: WORK_DIR/image-cache)"
+    )
     parser.add_argument("--config", type=json.loads, default={}, help="more TrainingConfig fields, as JSON")
     arguments = parser.parse_args()
     if not (DATA / "ham10000").is_dir() or not (DATA / "isic2020").is_dir():
@@ -114,7 +119,7 @@ def main() -> int:
             )
 
     work_dir = arguments.work_dir
-    cache = PixelCache(work_dir / "image-cache")
+    cache = PixelCache(arguments.cache_dir or work_dir / "image-cache")
     result = run_training(export, read_file_uri, config, work_dir / "run", on_progress, cache=cache)
     outcome = evaluate_directory(
         result.export.directory, external, read_file_uri, cache=cache, work_dir=work_dir / "isic2020"
@@ -129,7 +134,7 @@ def main() -> int:
         f"{operating.threshold:.4f}, validation sensitivity {operating.sensitivity:.3f}, specificity "
         f"{operating.specificity:.3f}; calibration {result.calibrator.method}; best epoch {result.best_epoch}"
     )
-    print("| data | photos | malignant | ROC AUC [95% CI] | sensitivity | specificity | ECE |")
+    print("| data | photos | malignant | ROC AUC [95% CI] | sensitivity [95% CI] | specificity [95% CI] | ECE |")
     print("|---|---|---|---|---|---|---|")
     print(describe("HAM10000 test split (same clinics)", result.evaluation))
     print(describe("isic2020 (held out: other clinics)", outcome.evaluation))
@@ -155,6 +160,11 @@ def main() -> int:
         f"total {(time.monotonic() - started) / 60:.1f} min"
     )
     (work_dir / "isic2020-evaluation.json").write_text(json.dumps(outcome.evaluation, indent=2))
+    # Each photo's served probability, for paired comparisons of recipes on the same photos.
+    scores = zip(external, outcome.probabilities, strict=True)
+    (work_dir / "isic2020-scores.csv").write_text(
+        "image,label,probability\n" + "".join(f"{image.id},{image.label},{p:.6f}\n" for image, p in scores)
+    )
     return 0
 
 

@@ -210,10 +210,15 @@ def test_the_model_card_has_every_section(trained_run: Run) -> None:
         "slices",
         "limitations",
     } <= card.keys()
-    assert card["metrics"]["in_distribution"]["roc_auc"] == trained_run[0].evaluation["roc_auc"]
+    in_distribution = card["metrics"]["in_distribution"]
+    assert in_distribution["roc_auc"] == trained_run[0].evaluation["roc_auc"]
+    # The operating point's sensitivity and specificity come with their 95% intervals, on the card too.
+    low, high = in_distribution["sensitivity_ci95"]
+    assert low <= in_distribution["sensitivity"] <= high
     assert any("No external validation yet" in note for note in card["limitations"])
     markdown = (directory / "model_card.md").read_text()
     assert "This is not a diagnosis" in markdown and "| risk level |" in markdown
+    assert f"{in_distribution['sensitivity']:.3f} [{low:.3f}, {high:.3f}]" in markdown
 
 
 def test_progress_is_reported_every_batch_and_after_each_epoch(trained_run: Run) -> None:

@@ -9,6 +9,7 @@ from skinguard_training.quality import (
     bootstrap_auc_interval,
     expected_calibration_error,
     operating_point,
+    proportion_interval,
     reliability,
     risk_band_rates,
     risk_thresholds,
@@ -38,6 +39,19 @@ def test_roc_auc_counts_ordered_pairs_and_half_ties() -> None:
     assert roc_auc(LABELS, PROBABILITIES) == pytest.approx(9 / 12)
     assert roc_auc(np.array([0, 0, 1]), np.array([0.2, 0.7, 0.7])) == pytest.approx(0.75)
     assert roc_auc(np.array([0, 0]), np.array([0.2, 0.7])) is None
+
+
+def test_wilson_interval_of_a_sensitivity_by_hand() -> None:
+    # 16 of 39 found, z = 1.959964: centre (p + z^2/2n) / (1 + z^2/n) = 0.41831,
+    # half-width z sqrt(p(1-p)/n + z^2/4n^2) / (1 + z^2/n) = 0.14751.
+    low, high = proportion_interval(16, 39)
+    assert (low, high) == (pytest.approx(0.27080, abs=1e-4), pytest.approx(0.56582, abs=1e-4))
+    assert proportion_interval(0, 10)[0] == 0.0 and proportion_interval(10, 10)[1] == pytest.approx(1.0)
+    assert proportion_interval(0, 0) is None
+    metrics = threshold_metrics(LABELS, PROBABILITIES, threshold=0.5)  # 2 of 3 found, 3 of 4 benign right
+    assert metrics["sensitivity_ci95"] == pytest.approx(proportion_interval(2, 3))
+    assert metrics["specificity_ci95"] == pytest.approx(proportion_interval(3, 4))
+    assert metrics["sensitivity_ci95"][0] < metrics["sensitivity"] < metrics["sensitivity_ci95"][1]
 
 
 def test_one_class_only_has_no_division_by_zero() -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,6 +54,7 @@ _NOT_DOWNLOADED = ("tensorboard/", "plots/", *(file for file, _ in DEVICE_FILES.
 class EvaluationOutcome:
     evaluation: dict[str, Any]  # as evaluation.json
     report_dir: Path
+    probabilities: np.ndarray  # the served malignant probability of each image, in order
 
 
 def dataset_images(manifest: DatasetManifest, split: SplitName | None) -> list[ExportedImage]:
@@ -82,7 +84,7 @@ def evaluate_directory(
     evaluation = score(loaded.labels, probabilities, metadata.decision_threshold, attributes=slice_attributes(images))
     report_dir = work_dir / "report"
     write_report(evaluation, loaded.labels, probabilities, report_dir, name="evaluation")
-    return EvaluationOutcome(evaluation=evaluation, report_dir=report_dir)
+    return EvaluationOutcome(evaluation=evaluation, report_dir=report_dir, probabilities=probabilities)
 
 
 def result_of(evaluation: dict[str, Any], manifest: DatasetManifest, split: str | None) -> dict[str, Any]:

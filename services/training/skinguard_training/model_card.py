@@ -35,7 +35,9 @@ _SUMMARY_METRICS = (
     "roc_auc",
     "roc_auc_ci95",
     "sensitivity",
+    "sensitivity_ci95",
     "specificity",
+    "specificity_ci95",
     "ece",
     "ece_uncalibrated",
     "threshold",
@@ -235,7 +237,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
         "## Metrics",
         "",
-        "| data | photos | malignant | ROC AUC [95% CI] | sensitivity | specificity | ECE |",
+        "| data | photos | malignant | ROC AUC [95% CI] | sensitivity [95% CI] | specificity [95% CI] | ECE |",
         "|---|---|---|---|---|---|---|",
         _metric_row(card["metrics"]["in_distribution"]["dataset"], card["metrics"]["in_distribution"]),
         *(
@@ -304,15 +306,20 @@ def _training_data(dataset: dict[str, Any]) -> str:
 
 
 def _metric_row(name: str, metrics: dict[str, Any]) -> str:
-    interval = metrics.get("roc_auc_ci95")
-    auc = _number(metrics.get("roc_auc"))
-    if interval:
-        auc += f" [{interval[0]:.3f}, {interval[1]:.3f}]"
+    auc, sensitivity, specificity = (
+        _with_interval(metrics, metric) for metric in ("roc_auc", "sensitivity", "specificity")
+    )
     return (
-        f"| {name} | {metrics.get('samples')} | {metrics.get('malignant')} | {auc} | "
-        f"{_number(metrics.get('sensitivity'))} | {_number(metrics.get('specificity'))} | "
+        f"| {name} | {metrics.get('samples')} | {metrics.get('malignant')} | {auc} | {sensitivity} | {specificity} | "
         f"{_number(metrics.get('ece'))} |"
     )
+
+
+def _with_interval(metrics: dict[str, Any], name: str) -> str:
+    """A figure with its 95% interval when the metrics have one, as ``0.410 [0.271, 0.566]``."""
+    interval = metrics.get(f"{name}_ci95")
+    figure = _number(metrics.get(name))
+    return f"{figure} [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else figure
 
 
 def _number(value: Any) -> str:

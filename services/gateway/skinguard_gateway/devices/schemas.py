@@ -55,7 +55,9 @@ class HeadlineMetrics(Out):
     roc_auc: float | None = None
     roc_auc_ci95: list[float] | None = None
     sensitivity: float | None = None
+    sensitivity_ci95: list[float] | None = Field(None, description="Wilson 95% interval of the sensitivity")
     specificity: float | None = None
+    specificity_ci95: list[float] | None = Field(None, description="Wilson 95% interval of the specificity")
     ece: float | None = Field(None, description="expected calibration error")
     threshold: float | None = None
 
