@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from skinguard_training.calibration import (
+    ISOTONIC_FLOOR,
     Calibrator,
     cross_validated_ece,
     fit_calibration,
@@ -42,17 +43,30 @@ def test_a_temperature_keeps_the_order_and_half() -> None:
 
 
 def test_isotonic_pools_adjacent_violators() -> None:
-    # 0.1 benign, 0.2 malignant, 0.3 benign, 0.4 malignant: 0.2 and 0.3 violate the order and pool to 1/2.
+    # 0.1 benign, 0.2 malignant, 0.3 benign, 0.4 malignant: 0.2 and 0.3 violate the order and pool
+    # to 1/2; the all-benign and all-malignant ends are held at the floor and the ceiling.
+    low, high = ISOTONIC_FLOOR, 1 - ISOTONIC_FLOOR
     calibrator = fit_isotonic(np.array([0, 1, 0, 1]), np.array([0.1, 0.2, 0.3, 0.4]))
-    assert calibrator.apply(np.array([0.1, 0.2, 0.25, 0.3, 0.4])) == pytest.approx([0, 0.5, 0.5, 0.5, 1])
-    assert calibrator.apply(np.array([0.0, 0.95])) == pytest.approx([0, 1])  # clipped outside the knots
-    assert calibrator.apply(np.array([0.35])) == pytest.approx([0.75])  # linear between knots
+    assert calibrator.apply(np.array([0.1, 0.2, 0.25, 0.3, 0.4])) == pytest.approx([low, 0.5, 0.5, 0.5, high])
+    assert calibrator.apply(np.array([0.0, 0.95])) == pytest.approx([low, high])  # clipped outside the knots
+    assert calibrator.apply(np.array([0.35])) == pytest.approx([(0.5 + high) / 2])  # linear between knots
+
+
+def test_isotonic_never_says_zero_or_one() -> None:
+    # 600 benign photos below every malignant one: the fitted rate there is 0, but 600 photos
+    # cannot show a rate of exactly 0; a melanoma scored there must not be told "0%".
+    rng = np.random.default_rng(1)
+    raw = np.concatenate([rng.uniform(0.0, 0.3, 600), rng.uniform(0.6, 1.0, 50)])
+    labels = np.concatenate([np.zeros(600, int), np.ones(50, int)])
+    calibrated = fit_isotonic(labels, raw).apply(np.linspace(0, 1, 101))
+    assert calibrated.min() == pytest.approx(ISOTONIC_FLOOR) and calibrated.max() == pytest.approx(1 - ISOTONIC_FLOOR)
 
 
 def test_identity_and_json_form() -> None:
     assert Calibrator("none").apply(np.array([0.3])) == pytest.approx([0.3])
     assert Calibrator("temperature", temperature=1.5).as_dict() == {"method": "temperature", "temperature": 1.5}
-    assert fit_isotonic(np.array([0, 1]), np.array([0.2, 0.8])).as_dict()["knots"] == [[0.2, 0.0], [0.8, 1.0]]
+    knots = fit_isotonic(np.array([0, 1]), np.array([0.2, 0.8])).as_dict()["knots"]
+    assert knots == [[0.2, ISOTONIC_FLOOR], [0.8, 1 - ISOTONIC_FLOOR]]
 
 
 def test_auto_picks_isotonic_only_where_it_measures_better() -> None:

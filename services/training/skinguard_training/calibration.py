@@ -21,6 +21,10 @@ from skinguard_contracts.training_config import Calibration
 from .quality import expected_calibration_error
 
 _EPSILON = 1e-7
+# Isotonic regression says 0 (or 1) for a block of validation photos with no malignant (or no
+# benign) one among them; a few hundred photos cannot show a rate of exactly 0 (the rule of three
+# puts 0 of 600 below 0.5% at 95%). The calibrated probability stays within these bounds.
+ISOTONIC_FLOOR = 0.005
 _TEMPERATURE_BOUNDS = (0.05, 20.0)
 _CROSS_VALIDATION_FOLDS = 5
 
@@ -74,8 +78,11 @@ def fit_temperature(labels: np.ndarray, probabilities: np.ndarray) -> Calibrator
 
 
 def fit_isotonic(labels: np.ndarray, probabilities: np.ndarray) -> Calibrator:
-    """A monotone map fitted by isotonic regression (scikit-learn), kept as its knots."""
-    regression = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+    """A monotone map fitted by isotonic regression (scikit-learn), kept as its knots; it never
+    says less than ``ISOTONIC_FLOOR`` or more than ``1 - ISOTONIC_FLOOR``."""
+    regression = IsotonicRegression(
+        y_min=ISOTONIC_FLOOR, y_max=1 - ISOTONIC_FLOOR, increasing=True, out_of_bounds="clip"
+    )
     regression.fit(np.asarray(probabilities, dtype=np.float64), np.asarray(labels, dtype=np.float64))
     knots = tuple((float(x), float(y)) for x, y in zip(regression.X_thresholds_, regression.y_thresholds_, strict=True))
     if len(knots) < 2:  # one distinct input: a constant map still needs two knots to interpolate
