@@ -16,6 +16,7 @@ from skinguard_training.calibration import (
     fit_temperature,
     logit,
 )
+from skinguard_training.quality import roc_auc
 
 
 def _sigmoid(x):
@@ -42,14 +43,26 @@ def test_a_temperature_keeps_the_order_and_half() -> None:
     assert calibrated == pytest.approx(_sigmoid(logit(probabilities) / 3))
 
 
-def test_isotonic_pools_adjacent_violators() -> None:
+def test_isotonic_pools_adjacent_violators_with_a_knot_at_each_blocks_centre() -> None:
     # 0.1 benign, 0.2 malignant, 0.3 benign, 0.4 malignant: 0.2 and 0.3 violate the order and pool
-    # to 1/2; the all-benign and all-malignant ends are held at the floor and the ceiling.
+    # to 1/2 at their centre 0.25; the all-benign and all-malignant ends are held at the floor and
+    # the ceiling. Between the knots the map rises linearly: no photo shares a plateau.
     low, high = ISOTONIC_FLOOR, 1 - ISOTONIC_FLOOR
     calibrator = fit_isotonic(np.array([0, 1, 0, 1]), np.array([0.1, 0.2, 0.3, 0.4]))
-    assert calibrator.apply(np.array([0.1, 0.2, 0.25, 0.3, 0.4])) == pytest.approx([low, 0.5, 0.5, 0.5, high])
+    assert np.array(calibrator.knots) == pytest.approx(np.array([[0.1, low], [0.25, 0.5], [0.4, high]]))
+    expected = [low, low + (0.5 - low) * 2 / 3, 0.5, 0.5 + (high - 0.5) / 3, high]
+    assert calibrator.apply(np.array([0.1, 0.2, 0.25, 0.3, 0.4])) == pytest.approx(expected)
     assert calibrator.apply(np.array([0.0, 0.95])) == pytest.approx([low, high])  # clipped outside the knots
-    assert calibrator.apply(np.array([0.35])) == pytest.approx([(0.5 + high) / 2])  # linear between knots
+
+
+def test_isotonic_keeps_the_ranking_between_its_ends() -> None:
+    rng = np.random.default_rng(2)
+    raw = rng.uniform(0, 1, 3000)
+    labels = (rng.uniform(0, 1, 3000) < raw**2).astype(int)
+    calibrator = fit_isotonic(labels, raw)
+    inside = np.sort(raw[(raw > calibrator.knots[0][0]) & (raw < calibrator.knots[-1][0])])
+    assert np.all(np.diff(calibrator.apply(inside)) > 0)
+    assert roc_auc(labels, calibrator.apply(raw)) == pytest.approx(roc_auc(labels, raw), abs=1e-3)
 
 
 def test_isotonic_never_says_zero_or_one() -> None:

@@ -78,14 +78,23 @@ def fit_temperature(labels: np.ndarray, probabilities: np.ndarray) -> Calibrator
 
 
 def fit_isotonic(labels: np.ndarray, probabilities: np.ndarray) -> Calibrator:
-    """A monotone map fitted by isotonic regression (scikit-learn), kept as its knots; it never
-    says less than ``ISOTONIC_FLOOR`` or more than ``1 - ISOTONIC_FLOOR``."""
+    """Centred isotonic regression (Oron and Flournoy 2017): scikit-learn's isotonic fit, kept as
+    one knot per block of pooled photos at the block's mean input, so the map rises strictly
+    between blocks instead of being flat across each. A flat block gives every photo in it the
+    same probability: the ranking (ROC AUC) inside it is lost and no decision threshold can fall
+    within it. It never says less than ``ISOTONIC_FLOOR`` or more than ``1 - ISOTONIC_FLOOR``.
+    scikit-learn has no centred variant; the knots are taken from its fit.
+    """
+    inputs = np.asarray(probabilities, dtype=np.float64)
     regression = IsotonicRegression(
         y_min=ISOTONIC_FLOOR, y_max=1 - ISOTONIC_FLOOR, increasing=True, out_of_bounds="clip"
     )
-    regression.fit(np.asarray(probabilities, dtype=np.float64), np.asarray(labels, dtype=np.float64))
-    knots = tuple((float(x), float(y)) for x, y in zip(regression.X_thresholds_, regression.y_thresholds_, strict=True))
-    if len(knots) < 2:  # one distinct input: a constant map still needs two knots to interpolate
+    fitted = regression.fit(inputs, np.asarray(labels, dtype=np.float64)).predict(inputs)
+    # The fit is non-decreasing in the input, so each distinct fitted value is one run of photos.
+    values, block = np.unique(fitted, return_inverse=True)
+    centres = np.bincount(block, weights=inputs) / np.bincount(block)
+    knots = tuple((float(x), float(y)) for x, y in zip(centres, values, strict=True))
+    if len(knots) < 2:  # one block: a constant map still needs two knots to interpolate
         knots = ((0.0, knots[0][1]), (1.0, knots[0][1]))
     return Calibrator("isotonic", knots=knots)
 
