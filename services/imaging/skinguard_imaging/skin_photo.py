@@ -29,7 +29,7 @@ def skin_photo_features(pixels: np.ndarray) -> np.ndarray:
     """``uint8 (h, w, 3)`` RGB -> the classifier's features (shares, so any size gives the same)."""
     step = max(1, -(-max(pixels.shape[:2]) // 256))
     hsv = cv2.cvtColor(np.ascontiguousarray(pixels[::step, ::step]), cv2.COLOR_RGB2HSV_FULL)
-    hue, saturation, value = (hsv[:, :, index].ravel().astype(np.float32) / 255 for index in range(3))
+    saturation, value = (hsv[:, :, index].ravel().astype(np.float32) / 255 for index in (1, 2))
     lit = value > _DARK
     hue_cells, saturation_cells = _histogram_cells()
     cells = cv2.add(
