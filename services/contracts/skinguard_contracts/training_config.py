@@ -37,8 +37,9 @@ class TrainingConfig(BaseModel):
     The defaults are the recipe measured to hold up on a clinic the model never saw (the README's
     "Model quality" section has the figures): full fine-tuning of ImageNet-initialised
     EfficientNet-Lite0 with AdamW, a warm-up then cosine decay, the best epoch by validation AUC;
-    augmentations that attack the image-source confound (random resized crops, any-angle
-    rotations, flips, strong colour and gamma jitter); Shades of Gray colour constancy and
+    augmentations that attack the image-source confound (random resized crops that zoom in and
+    out, so a lesion's apparent size says little; any-angle rotations, flips, strong colour and
+    gamma jitter); Shades of Gray colour constancy and
     test-time augmentation inside the exported model; probabilities calibrated on the validation
     split and the decision threshold chosen there to reach ``target_sensitivity``.
 
@@ -84,7 +85,7 @@ class TrainingConfig(BaseModel):
         0.4, gt=0, le=1, description="random resized crops keep this share of the image at least (1: no crops)"
     )
     max_crop_area: float = Field(
-        1.0, ge=1, le=4, description="above 1, crops may also zoom out to this share of the image's area"
+        4.0, ge=1, le=4, description="above 1, crops may also zoom out to this share of the image's area (1: never)"
     )
     rotate_any_angle: bool = Field(True, description="rotate by any angle (false: 90-degree steps only)")
     label_granularity: LabelGranularity = Field(
