@@ -397,8 +397,18 @@ export interface components {
             samples: number | null;
             /** Sensitivity */
             sensitivity: number | null;
+            /**
+             * Sensitivity Ci95
+             * @description Wilson 95% interval of the sensitivity
+             */
+            sensitivity_ci95: number[] | null;
             /** Specificity */
             specificity: number | null;
+            /**
+             * Specificity Ci95
+             * @description Wilson 95% interval of the specificity
+             */
+            specificity_ci95: number[] | null;
             /** Split */
             split: string | null;
             /** Threshold */
@@ -459,8 +469,18 @@ export interface components {
             samples: number | null;
             /** Sensitivity */
             sensitivity: number | null;
+            /**
+             * Sensitivity Ci95
+             * @description Wilson 95% interval of the sensitivity
+             */
+            sensitivity_ci95: number[] | null;
             /** Specificity */
             specificity: number | null;
+            /**
+             * Specificity Ci95
+             * @description Wilson 95% interval of the specificity
+             */
+            specificity_ci95: number[] | null;
             /** Threshold */
             threshold: number | null;
         };
