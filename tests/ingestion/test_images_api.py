@@ -75,12 +75,14 @@ async def test_list_filters_and_pages(client, callers):
 
 
 async def test_content_returns_the_stored_bytes(client, callers, s3, settings):
-    created = (await upload(client, callers["uploader"], images.png(seed=40), "a.png", "image/png")).json()
+    # An original name the served one (the image id) cannot contain ("a.png" could: "...9a.png").
+    created = (await upload(client, callers["uploader"], images.png(seed=40), "lesion-photo.png", "image/png")).json()
     response = await client.get(f"/api/images/{created['id']}/content", headers=callers["annotator"].headers)
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
     assert response.headers["etag"] == f'"{created["sha256"]}"'
-    assert "a.png" not in response.headers["content-disposition"]
+    assert "lesion-photo" not in response.headers["content-disposition"]
+    assert response.headers["content-disposition"] == f'inline; filename="{created["id"]}.png"'
     assert (
         response.content == s3.get_object(Bucket=settings.s3_bucket, Key=f"images/{created['sha256']}")["Body"].read()
     )
