@@ -70,6 +70,69 @@ def test_an_annotator_labels_ten_photos_by_keyboard(system, api, sign_in):
     assert len(timings) >= 10  # key press -> next photo shown, measured by the page (bench prints them)
 
 
+def test_a_label_given_after_undo_is_current_even_when_the_first_is_slow(system, api, sign_in):
+    api.upload("uploader", seed=1050)
+    page = sign_in("annotator")
+    expect(page.locator(".viewer")).to_have_attribute("aria-label", re.compile("Lesion photo"))
+    image_id = shown_image_id(page)
+    held, sent = [], []
+    page.on("request", lambda request: sent.append(request) if f"/images/{image_id}/annotate" in request.url else None)
+
+    def hold_the_first(route):  # the first label's request waits until the test lets it go
+        if held or image_id not in route.request.url:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/annotate", hold_the_first)
+    page.keyboard.press("5")
+    page.keyboard.press("m")
+    page.keyboard.press("u")
+    expect(page.locator(".viewer")).to_have_attribute("aria-label", re.compile(image_id))
+    page.keyboard.press("3")
+    page.keyboard.press("b")
+    page.wait_for_timeout(500)
+    assert len(held) == 1 and len(sent) == 1  # the second label waits for the first
+    held[0].continue_()
+    for _ in range(50):
+        history = api.call("annotator", "GET", "annotation", f"/api/images/{image_id}/annotations").json()["annotations"]
+        if len(history) == 2:
+            break
+        page.wait_for_timeout(100)
+    assert [(a["label"], a["confidence"], a["current"]) for a in history] == [("benign", 0.6, True), ("malignant", 1.0, False)]
+
+
+def test_a_key_pressed_while_the_next_photo_loads_labels_nothing(system, api, sign_in):
+    for seed in range(1060, 1062):
+        api.upload("uploader", seed=seed)
+    page = sign_in("annotator")
+    held, labels = [], []
+    page.on("request", lambda request: labels.append(request.url) if request.url.endswith("/annotate") else None)
+
+    first: list[str] = []
+
+    def hold_all_but_the_first(route):  # only the first photo of the queue reaches the page
+        if first and route.request.url not in first:
+            held.append(route)
+        else:
+            first.append(route.request.url)
+            route.continue_()
+
+    page.route("**/images/*/content", hold_all_but_the_first)
+    page.reload()
+    expect(page.locator(".viewer")).to_have_attribute("aria-label", re.compile("Lesion photo"))
+    shown = shown_image_id(page)
+    page.keyboard.press("b")
+    page.keyboard.press("m")  # the next photo has not arrived: this must not label it
+    expect(page.locator("#status")).to_contain_text("still loading")
+    page.wait_for_timeout(300)
+    assert len(labels) == 1 and f"/images/{shown}/annotate" in labels[0]
+    for route in held:
+        route.continue_()
+    expect(page.locator(".viewer")).not_to_have_attribute("aria-label", re.compile(shown))
+    assert len(labels) == 1
+
+
 def test_skipping_and_going_back_by_arrow_keys(system, api, sign_in):
     for seed in range(1100, 1103):
         api.upload("uploader", seed=seed)

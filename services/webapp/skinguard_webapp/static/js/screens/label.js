@@ -21,6 +21,7 @@ export async function render(root) {
   let labelled = 0;
   let confidence = null;
   let loading = null;
+  let displayed = null;   // the item whose pixels are on screen: the only one a key may label
 
   const viewer = photoViewer("No photo yet");
   const metadata = h("dl", { class: "meta", "aria-label": "Photo details" });
@@ -102,6 +103,7 @@ export async function render(root) {
       await refill().catch((error) => say(error.message, "error"));
       if (!queue[0]) {
         benign.disabled = malignant.disabled = true;
+        displayed = null;
         await viewer.show("", "Nothing left to label");
         replace(metadata);
         progress.textContent = `${labelled} labelled this session. The queue is empty: nothing waits for your label.`;
@@ -111,8 +113,11 @@ export async function render(root) {
     }
     benign.disabled = malignant.disabled = false;
     fetchAhead();
-    await viewer.show(await item.url, `Lesion photo ${item.image_id}`);
-    if (queue[0] !== item) return; // moved on meanwhile
+    const url = await item.url;
+    if (queue[0] !== item) return; // moved on while the pixels loaded: a later show() draws
+    displayed = item;
+    await viewer.show(url, `Lesion photo ${item.image_id}`);
+    if (queue[0] !== item) return;
     describe(item);
     if (started !== undefined) {
       requestAnimationFrame(() => window.skinguardLabelTimings.push(performance.now() - started));
@@ -120,9 +125,16 @@ export async function render(root) {
     if (queue.length <= PREFETCH) refill().catch((error) => say(error.message, "error"));
   }
 
+  // A key pressed while the next photo is still loading must not label a photo nobody saw.
+  function onScreen() {
+    if (queue[0] && queue[0] === displayed) return true;
+    if (queue[0]) say("The next photo is still loading: nothing was labelled.");
+    return false;
+  }
+
   function label(value) {
+    if (!onScreen()) return;
     const item = queue.shift();
-    if (!item) return;
     const started = performance.now();
     const chosen = confidence;
     seen.add(item.image_id);
@@ -130,15 +142,24 @@ export async function render(root) {
     if (done.length > KEEP_FOR_UNDO) forget(done[done.length - KEEP_FOR_UNDO - 1].item);
     labelled += 1;
     show(started);
-    api(annotation(`images/${item.image_id}/annotate`), {
+    // A photo labelled again after U is sent only once its earlier label has settled, so the
+    // server records them in the order given and the newer one is current.
+    const attempt = (item.attempts = (item.attempts || 0) + 1);
+    const send = () => api(annotation(`images/${item.image_id}/annotate`), {
       method: "POST",
       json: { label: value, confidence: chosen === null ? null : CONFIDENCE[chosen] },
-    }).then(() => say(`Labelled ${value}.`, "ok")).catch((error) => {
+    });
+    item.saving = (item.saving || Promise.resolve()).catch(() => {}).then(send);
+    item.saving.then(() => say(`Labelled ${value}.`, "ok")).catch((error) => {
+      if (item.attempts !== attempt) return say(`An earlier label was not saved (${error.message}); the newer one stands.`, "error");
       say(`Not saved (${error.message}); the photo is back in front of you.`, "error");
-      labelled -= 1;
-      done.splice(done.findIndex((entry) => entry.item === item), 1);
+      const undone = done.findIndex((entry) => entry.item === item);
+      if (undone >= 0) {
+        labelled -= 1;
+        done.splice(undone, 1);
+      }
       seen.delete(item.image_id);
-      queue.unshift(item);
+      if (!queue.includes(item)) queue.unshift(item);
       show();
     });
   }
@@ -150,8 +171,8 @@ export async function render(root) {
   }
 
   function skip() {
+    if (!onScreen()) return;
     const item = queue.shift();
-    if (!item) return;
     seen.add(item.image_id);
     skipped.push(item);
     show();
