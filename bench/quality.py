@@ -153,6 +153,8 @@ def main() -> int:
             f"| {device.format} | {device.bytes / 1e6:.1f} | {device.test_auc:.4f} | {device.auc_drop:+.4f} "
             f"| {device.test_sensitivity:.3f} | {device.test_specificity:.3f} |"
         )
+    for format_name, reason in metadata.devices_unavailable.items():
+        print(f"| {format_name} | not published: {reason} | | | | |")
     for name, (single, flips) in tta.items():
         print(f"test-time augmentation, uncalibrated ROC AUC on {name}: one view {single:.4f}, 4 flips {flips:.4f}")
     print(

@@ -2,7 +2,8 @@
 
     model_int8.tflite   integer quantised with a representative sample of the training split:
                         the network's weights and activations int8 (builtin int8 kernels only),
-                        uint8 input, float output; Shades of Gray and the calibration stay float
+                        uint8 input, float output; Shades of Gray stays float (the TTA average
+                        and the calibration after the network are int8 too)
     model.tflite        dynamic-range weights (float activations), as before
     model.onnx          the same graph for onnxruntime (onnxruntime-web in apps): the TF.js
                         converter (``tensorflowjs``) does not install against this TensorFlow
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,6 +29,7 @@ import tensorflow as tf
 from skinguard_contracts.labels import MALIGNANT
 from skinguard_contracts.model_files import DEVICE_FILES, DeviceFormat, DeviceModel
 
+from .networks import COLOUR_CONSTANCY_LAYER
 from .quality import roc_auc, threshold_metrics
 
 logger = logging.getLogger(__name__)
@@ -48,18 +51,35 @@ def representative_sample(train_pixels: np.ndarray, seed: int, count: int = REPR
 
 
 def full_integer_tflite(saved_model_dir: Path, representative: np.ndarray) -> bytes:
+    """The network int8, Shades of Gray float (selective quantisation).
+
+    Quantised, Shades of Gray is wrong on real photos: the mean of pixel**6 of a dark photo
+    rounds to zero in int8 and its division then fails (LiteRT div.cc "data[i] != zero_point").
+    TensorFlow's QuantizationDebugger is the documented way to leave chosen nodes in float.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=[SIGNATURE])
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
 
-    def samples() -> Iterator[list[np.ndarray]]:
-        for pixels in representative:
+    def samples(photos: np.ndarray = representative) -> Iterator[list[np.ndarray]]:
+        for pixels in photos:
             yield [pixels[None]]
 
     converter.representative_dataset = samples
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.uint8
     converter.inference_output_type = tf.float32
-    return converter.convert()
+    options = tf.lite.experimental.QuantizationDebugOptions()
+    with warnings.catch_warnings():  # the debugger's own use of the deprecated tf.lite.Interpreter
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=lambda: samples(representative[:1]), debug_options=options
+        )
+    calibrated = Interpreter(model_content=debugger.calibrated_model).get_tensor_details()
+    layer = f"/{COLOUR_CONSTANCY_LAYER}"
+    options.denylisted_nodes = [tensor["name"] for tensor in calibrated if layer in tensor["name"]]
+    return debugger.get_nondebug_quantized_model()
 
 
 def onnx_model(saved_model_dir: Path, size: int) -> bytes:

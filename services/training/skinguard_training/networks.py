@@ -106,6 +106,7 @@ class ShadesOfGray(keras.layers.Layer):
 
 
 SHADES_OF_GRAY_POWER = 6.0
+COLOUR_CONSTANCY_LAYER = "colour_constancy"  # kept float in the int8 TFLite file (device_models)
 
 
 def make_model(config: TrainingConfig, weights_dir: Path | None = None) -> keras.Model:
@@ -119,7 +120,7 @@ def make_model(config: TrainingConfig, weights_dir: Path | None = None) -> keras
     inputs = keras.Input(shape, name="image")
     x = inputs
     if config.colour_constancy == "shades_of_gray":
-        x = ShadesOfGray(SHADES_OF_GRAY_POWER, name="colour_constancy")(x)
+        x = ShadesOfGray(SHADES_OF_GRAY_POWER, name=COLOUR_CONSTANCY_LAYER)(x)
     x = PixelNormalisation(NORMALISATION[config.model_type], name="normalisation")(x)
     base = _make_base(config, shape, weights_dir)
     if config.freeze_base:
