@@ -95,11 +95,16 @@ def test_a_label_given_after_undo_is_current_even_when_the_first_is_slow(system,
     assert len(held) == 1 and len(sent) == 1  # the second label waits for the first
     held[0].continue_()
     for _ in range(50):
-        history = api.call("annotator", "GET", "annotation", f"/api/images/{image_id}/annotations").json()["annotations"]
+        history = api.call("annotator", "GET", "annotation", f"/api/images/{image_id}/annotations").json()[
+            "annotations"
+        ]
         if len(history) == 2:
             break
         page.wait_for_timeout(100)
-    assert [(a["label"], a["confidence"], a["current"]) for a in history] == [("benign", 0.6, True), ("malignant", 1.0, False)]
+    assert [(a["label"], a["confidence"], a["current"]) for a in history] == [
+        ("benign", 0.6, True),
+        ("malignant", 1.0, False),
+    ]
 
 
 def test_a_key_pressed_while_the_next_photo_loads_labels_nothing(system, api, sign_in):

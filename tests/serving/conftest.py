@@ -7,9 +7,10 @@ from pathlib import Path
 import grpc
 import pytest
 
+from skinguard_devstack.processes import free_port
 from skinguard_serving.settings import ServingSettings
 
-from .helpers import BIASES, MODEL, RunningServer, free_port
+from .helpers import BIASES, MODEL, RunningServer
 
 
 @pytest.fixture(scope="session")

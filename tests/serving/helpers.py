@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -81,12 +80,6 @@ def predict_request(
     for name, array in (inputs if inputs is not None else {"image": images(2)}).items():
         request.inputs[name].CopyFrom(to_tensor_proto(array))
     return request
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:

@@ -11,10 +11,11 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from skinguard_devstack.processes import free_port
 from skinguard_protos.tensorflow_serving.apis import prediction_service_pb2_grpc
 from skinguard_serving.server_cli import parse_settings
 
-from .helpers import DEADLINE, MODEL, free_port, predict_request, wait_until
+from .helpers import DEADLINE, MODEL, predict_request, wait_until
 
 
 def test_tensorflow_model_server_flag_spellings_are_accepted():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -10,11 +11,32 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+_LISTEN_PORTS = range(20000, 32768)  # below Linux's default ephemeral range
+
+
+def _listen_ports() -> range:
+    """Ports for servers to listen on, outside the kernel's ephemeral range: a port the kernel
+    hands to ``bind(0)`` can be taken by any outgoing connection before the server binds it."""
+    try:
+        low, _ = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return _LISTEN_PORTS
+    return range(_LISTEN_PORTS.start, low) if low - _LISTEN_PORTS.start >= 1000 else _LISTEN_PORTS
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port that nothing listens on or holds now, chosen at random so that concurrent callers
+    rarely pick the same one."""
+    ports = _listen_ports()
+    for _ in range(200):
+        port = random.choice(ports)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
