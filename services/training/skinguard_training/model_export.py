@@ -39,7 +39,13 @@ from skinguard_contracts.model_files import DeviceModel, ModelMetadata
 from skinguard_contracts.training_config import TestTimeAugmentation, TrainingConfig
 
 from .calibration import Calibrator
-from .networks import NORMALISATION, NORMALISATION_DESCRIPTIONS, SHADES_OF_GRAY_POWER, malignant_probability_of
+from .networks import (
+    NORMALISATION,
+    NORMALISATION_DESCRIPTIONS,
+    SERVED_PROBABILITY_SCOPE,
+    SHADES_OF_GRAY_POWER,
+    malignant_probability_of,
+)
 from .quality import OperatingPoint
 from .warmup import predict_warmup_record, write_warmup_file
 
@@ -82,14 +88,13 @@ def export_model(
     serving.weights = [variable.value for variable in model.weights]
     signatures = {}
     for name, dtype in ((DEFAULT_SIGNATURE, tf.uint8), (FLOAT_SIGNATURE, tf.float32)):
-        serve = tf.function(
-            lambda image: {
-                OUTPUT_NAME: class_probabilities(
-                    calibrate(malignant_probability(model, image, test_time_augmentation), calibrator)
-                )
-            },
-            input_signature=[tf.TensorSpec((None, size, size, 3), dtype, name=INPUT_NAME)],
-        )
+
+        @tf.function(input_signature=[tf.TensorSpec((None, size, size, 3), dtype, name=INPUT_NAME)])
+        def serve(image: tf.Tensor) -> dict[str, tf.Tensor]:
+            malignant = malignant_probability(model, image, test_time_augmentation)
+            with tf.name_scope(SERVED_PROBABILITY_SCOPE):
+                return {OUTPUT_NAME: class_probabilities(calibrate(malignant, calibrator))}
+
         signatures[name] = serve.get_concrete_function()
     tf.saved_model.save(serving, str(directory), signatures=signatures)
     saved_model_bytes = _tree_bytes(directory)
@@ -130,8 +135,10 @@ def malignant_probability(
     """The model's malignant probability ``(batch,)``, averaged over the views (one model call)."""
     pixels = tf.cast(images, tf.float32)
     seen = views(pixels, test_time_augmentation)
-    probabilities = malignant_probability_of(model(tf.concat(seen, axis=0), training=False))
-    return tf.reduce_mean(tf.reshape(probabilities, (len(seen), -1)), axis=0)
+    outputs = model(tf.concat(seen, axis=0), training=False)
+    with tf.name_scope(SERVED_PROBABILITY_SCOPE):
+        probabilities = malignant_probability_of(outputs)
+        return tf.reduce_mean(tf.reshape(probabilities, (len(seen), -1)), axis=0)
 
 
 def calibrate(probabilities: tf.Tensor, calibrator: Calibrator) -> tf.Tensor:

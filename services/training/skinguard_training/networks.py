@@ -106,7 +106,11 @@ class ShadesOfGray(keras.layers.Layer):
 
 
 SHADES_OF_GRAY_POWER = 6.0
-COLOUR_CONSTANCY_LAYER = "colour_constancy"  # kept float in the int8 TFLite file (device_models)
+# Kept float in the int8 TFLite file (device_models): Shades of Gray, the head, and what the
+# exported model does after it (TTA average, calibration).
+COLOUR_CONSTANCY_LAYER = "colour_constancy"
+HEAD_LAYER = "probabilities"
+SERVED_PROBABILITY_SCOPE = "served_probability"
 
 
 def make_model(config: TrainingConfig, weights_dir: Path | None = None) -> keras.Model:
@@ -134,7 +138,7 @@ def make_model(config: TrainingConfig, weights_dir: Path | None = None) -> keras
         output_count(config.label_granularity),
         activation="softmax",
         kernel_regularizer=keras.regularizers.L2(config.l2),
-        name="probabilities",
+        name=HEAD_LAYER,
     )(x)
     return keras.Model(inputs, outputs, name=f"skinguard_{config.model_type.lower()}")
 
