@@ -20,16 +20,17 @@ from pathlib import Path
 import numpy as np
 from quality import DATA, FRACTIONS  # bench/, where this script runs from
 
-from skinguard_contracts.labels import DIAGNOSES
+from skinguard_contracts.training_config import TrainingConfig
 from skinguard_datasets.layouts import as_exported_image, discover, read_file_uri
 from skinguard_training.image_cache import PixelCache
 from skinguard_training.local_dataset import collections_manifest
+from skinguard_training.targets import DIAGNOSIS_CLASSES, MALIGNANT_OUTPUTS
 
-CODES = list(DIAGNOSES)
+MELANOMA, NEVUS = DIAGNOSIS_CLASSES.index("mel"), DIAGNOSIS_CLASSES.index("nv")
 SCORES = {
-    "malignant-sum": lambda p: p[:, [CODES.index(c) for c in CODES if DIAGNOSES[c] == "malignant"]].sum(axis=1),
-    "melanoma": lambda p: p[:, CODES.index("mel")],
-    "melanoma-vs-nevus": lambda p: p[:, CODES.index("mel")] / (p[:, CODES.index("mel")] + p[:, CODES.index("nv")]),
+    "malignant-sum": lambda p: p[:, list(MALIGNANT_OUTPUTS)].sum(axis=1),  # what is served
+    "melanoma": lambda p: p[:, MELANOMA],
+    "melanoma-vs-nevus": lambda p: p[:, MELANOMA] / (p[:, MELANOMA] + p[:, NEVUS]),
 }
 
 
@@ -62,10 +63,10 @@ def main() -> int:
 
     checkpoint = next((arguments.work_dir / "run" / "checkpoints").glob("*.keras"))
     model = keras.saving.load_model(checkpoint, compile=False)
-    if model.output_shape[-1] != len(CODES):
+    if model.output_shape[-1] != len(DIAGNOSIS_CLASSES):
         print(f"{checkpoint} has a two-class head; train with label_granularity 'diagnosis'", file=sys.stderr)
         return 1
-    export = collections_manifest([discover(DATA / "ham10000")], FRACTIONS, 42)
+    export = collections_manifest([discover(DATA / "ham10000")], FRACTIONS, TrainingConfig().seed)
     held_out = discover(DATA / "isic2020")
     external = [as_exported_image(held_out, item) for item in held_out.items]
     cache = PixelCache(arguments.cache_dir or arguments.work_dir / "image-cache")

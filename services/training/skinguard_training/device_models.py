@@ -2,8 +2,8 @@
 
     model_int8.tflite   integer quantised with a representative sample of the training split:
                         the network's weights and activations int8 (builtin int8 kernels only),
-                        uint8 input, float output; Shades of Gray stays float (the TTA average
-                        and the calibration after the network are int8 too)
+                        uint8 input, float output; Shades of Gray, the head and what follows it
+                        (TTA average, calibration) stay float
     model.tflite        dynamic-range weights (float activations), as before
     model.onnx          the same graph for onnxruntime (onnxruntime-web in apps): the TF.js
                         converter (``tensorflowjs``) does not install against this TensorFlow
