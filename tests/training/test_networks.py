@@ -5,13 +5,7 @@ import numpy as np
 import pytest
 
 from skinguard_contracts.training_config import TrainingConfig
-from skinguard_training.networks import (
-    MixStyle,
-    PixelNormalisation,
-    ShadesOfGray,
-    make_model,
-    malignant_probability_of,
-)
+from skinguard_training.networks import PixelNormalisation, ShadesOfGray, make_model, malignant_probability_of
 
 _PIXELS = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
 
@@ -130,46 +124,3 @@ def test_weights_files_are_read_from_the_weights_directory_only(tmp_path) -> Non
         weights_file(TrainingConfig(model_type="CNN", weights="link.weights.h5"), weights_dir)
     with pytest.raises(ValueError, match="no weights directory"):
         make_model(config)
-
-
-def _per_channel_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return features.mean(axis=(1, 2)), features.std(axis=(1, 2))
-
-
-def test_mix_style_mixes_each_photos_channel_statistics_with_another_photos_and_keeps_its_content() -> None:
-    rng = np.random.default_rng(3)
-    # Four photos of distinct styles: per-channel means 0, 10, 20, 30 and deviations 1, 2, 3, 4.
-    styles = np.arange(4, dtype=np.float32)[:, None, None, None]
-    features = (rng.normal(size=(4, 6, 6, 5)) * (styles + 1) + 10 * styles).astype(np.float32)
-    mixed = keras.ops.convert_to_numpy(MixStyle(probability=1.0, alpha=0.1, seed=0)(features, training=True))
-    content = [(x - x.mean(axis=(1, 2), keepdims=True)) / x.std(axis=(1, 2), keepdims=True) for x in (features, mixed)]
-    assert content[1] == pytest.approx(content[0], abs=1e-3)
-    means, deviations = _per_channel_statistics(features)
-    mixed_means, mixed_deviations = _per_channel_statistics(mixed)
-    assert not np.allclose(mixed_means, means, atol=0.1)  # some photo took on another's style
-    # Each new style is a convex mix of the batch's: within the range of its means and deviations.
-    assert means.min() - 1e-3 <= mixed_means.min() and mixed_means.max() <= means.max() + 1e-3
-    assert deviations.min() - 1e-3 <= mixed_deviations.min() and mixed_deviations.max() <= deviations.max() + 1e-3
-
-
-def test_mix_style_is_the_identity_at_inference_and_when_it_does_not_apply() -> None:
-    features = np.random.default_rng(4).normal(size=(3, 4, 4, 2)).astype(np.float32)
-    assert keras.ops.convert_to_numpy(MixStyle(probability=1.0)(features, training=False)) == pytest.approx(features)
-    assert keras.ops.convert_to_numpy(MixStyle(probability=0.0)(features, training=True)) == pytest.approx(features)
-
-
-def test_mix_style_sits_after_the_early_stages_and_leaves_the_served_model_unchanged() -> None:
-    config = TrainingConfig(input_size=32, mix_style=True)
-    model = make_model(config)
-    base = model.get_layer("efficientnet_lite0")
-    assert [layer.name for layer in base.layers if isinstance(layer, MixStyle)] == [
-        "stage1_mix_style",
-        "stage2_mix_style",
-        "stage3_mix_style",
-    ]
-    # The same ImageNet weights as without it, and at inference the same features.
-    plain = make_model(TrainingConfig(input_size=32)).get_layer("efficientnet_lite0")
-    normalised = np.random.default_rng(5).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
-    assert keras.ops.convert_to_numpy(base(normalised)) == pytest.approx(
-        keras.ops.convert_to_numpy(plain(normalised)), abs=1e-5
-    )

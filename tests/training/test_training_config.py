@@ -90,7 +90,6 @@ def test_invalid_fields_are_named_with_a_reason(fields: dict, location: str, mes
         ({"model_type": "CNN", "weights": "imagenet"}, "CNN has no ImageNet weights"),
         ({"model_type": "ResNet50", "weights": "none", "freeze_base": True}, "freeze_base needs pretrained weights"),
         ({"label_granularity": "diagnosis", "use_focal_loss": True}, "has its own cross-entropy"),
-        ({"model_type": "ResNet50", "mix_style": True}, "EfficientNetLite0 only"),
         (
             {"model_type": "EfficientNetLite0", "weights": "imagenet", "trainable_layers": 5},
             "only applies with freeze_base",

@@ -88,11 +88,6 @@ class TrainingConfig(BaseModel):
         4.0, ge=1, le=4, description="above 1, crops may also zoom out to this share of the image's area (1: never)"
     )
     rotate_any_angle: bool = Field(True, description="rotate by any angle (false: 90-degree steps only)")
-    mix_style: bool = Field(
-        False,
-        description="EfficientNetLite0: in training, mix feature statistics (style) between photos after its "
-        "early stages (MixStyle), so the network cannot rely on a source's colour and lighting",
-    )
     label_granularity: LabelGranularity = Field(
         "binary",
         description="diagnosis: learn each diagnosis known from the label metadata (HAM10000's seven) and serve "
@@ -163,8 +158,6 @@ class TrainingConfig(BaseModel):
                 "trainable_layers only applies with freeze_base (without it every layer is trained); "
                 "set freeze_base to true or trainable_layers to 0"
             )
-        if self.mix_style and self.model_type != "EfficientNetLite0":
-            raise ValueError(f"mix_style is built into EfficientNetLite0 only, not {self.model_type}")
         if self.label_granularity == "diagnosis" and (self.use_focal_loss or self.label_smoothing):
             raise ValueError(
                 "label_granularity 'diagnosis' has its own cross-entropy: use_focal_loss and label_smoothing "

@@ -16,7 +16,6 @@ refuses a file whose names or shapes do not match the network one to one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -39,7 +38,6 @@ _STAGES = (
     (4, 5, 2, 6, 192),
     (1, 3, 1, 6, 320),
 )
-EARLY_STAGES = (1, 2, 3)  # indices into _STAGES whose outputs have strides 4, 8 and 16
 _STEM_FILTERS = 32
 _HEAD_FILTERS = 1280
 _BATCH_NORM_EPSILON = 1e-3
@@ -65,31 +63,22 @@ _BLOCK_LAYERS = {
 _BLOCK_LAYER_NAME = re.compile(r"block(\d+)_(\w+)")
 
 
-def efficientnet_lite0(
-    input_shape: tuple[int, int, int],
-    *,
-    include_top: bool = False,
-    after_early_stages: Callable[[keras.KerasTensor, str], keras.KerasTensor] | None = None,
-) -> keras.Model:
+def efficientnet_lite0(input_shape: tuple[int, int, int], *, include_top: bool = False) -> keras.Model:
     """Build EfficientNet-Lite0 (randomly initialised) on normalised pixels.
 
     Without the top the output is the head's feature map ``(h/32, w/32, 1280)``; with it, the
-    1000 ImageNet logits. ``after_early_stages(x, name)``, if given, is applied to the output of
-    each of ``EARLY_STAGES`` (strides 4, 8 and 16: where a feature map still carries an image's
-    style, as ResNet's res1-3) and must keep its shape; its layers hold no weights of the file.
+    1000 ImageNet logits.
     """
     inputs = keras.Input(input_shape, name="normalised_pixels")
     x = _conv_bn_relu6(inputs, _STEM_FILTERS, 3, strides=2, name="stem")
     total_blocks = sum(stage[0] for stage in _STAGES)
     block = 0
-    for stage, (repeats, kernel_size, first_stride, expansion, filters) in enumerate(_STAGES):
+    for repeats, kernel_size, first_stride, expansion, filters in _STAGES:
         for repeat in range(repeats):
             drop_rate = _DROP_CONNECT_RATE * block / total_blocks
             stride = first_stride if repeat == 0 else 1
             x = _mobile_inverted_bottleneck(x, filters, kernel_size, stride, expansion, drop_rate, f"block{block}")
             block += 1
-        if after_early_stages is not None and stage in EARLY_STAGES:
-            x = after_early_stages(x, f"stage{stage}")
     x = _conv_bn_relu6(x, _HEAD_FILTERS, 1, strides=1, name="head")
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)

@@ -105,43 +105,6 @@ class ShadesOfGray(keras.layers.Layer):
         return {**super().get_config(), "power": self.power}
 
 
-@keras.saving.register_keras_serializable(package="skinguard")
-class MixStyle(keras.layers.Layer):
-    """MixStyle (Zhou et al., ICLR 2021): in training, mix feature-map statistics between photos.
-
-    Each photo's per-channel mean and standard deviation over the map (its "style": colour,
-    lighting, camera) are replaced, with ``probability`` per batch, by a mix with another photo's
-    of the batch, weighted by Beta(``alpha``, ``alpha``); the normalised content stays. The
-    network sees the same lesion in many styles and cannot rely on the style of its source. No
-    weights; the identity at inference, so the exported model does not change. No library ships
-    it for Keras, hence by hand.
-    """
-
-    def __init__(self, probability: float = 0.5, alpha: float = 0.1, seed: int | None = None, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.probability = probability
-        self.alpha = alpha
-        self.seed = seed
-        self._seeds = keras.random.SeedGenerator(seed)
-
-    def call(self, features, training=None):
-        if not training:
-            return features
-        batch = ops.shape(features)[0]
-        mean = ops.stop_gradient(ops.mean(features, axis=(1, 2), keepdims=True))
-        deviation = ops.stop_gradient(ops.sqrt(ops.var(features, axis=(1, 2), keepdims=True) + 1e-6))
-        weight = keras.random.beta((batch, 1, 1, 1), self.alpha, self.alpha, seed=self._seeds)
-        partner = keras.random.shuffle(ops.arange(batch), seed=self._seeds)
-        mixed_mean = weight * mean + (1.0 - weight) * ops.take(mean, partner, axis=0)
-        mixed_deviation = weight * deviation + (1.0 - weight) * ops.take(deviation, partner, axis=0)
-        mixed = (features - mean) / deviation * mixed_deviation + mixed_mean
-        applies = keras.random.uniform((), seed=self._seeds) < self.probability
-        return ops.where(applies, mixed, features)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "probability": self.probability, "alpha": self.alpha, "seed": self.seed}
-
-
 SHADES_OF_GRAY_POWER = 6.0
 # Kept float in the int8 TFLite file (device_models): Shades of Gray, the head, and what the
 # exported model does after it (TTA average, calibration).
@@ -204,11 +167,7 @@ def _make_base(config: TrainingConfig, shape: tuple[int, int, int], weights_dir:
     if config.model_type == "CNN":
         base = _skin_cancer_cnn(shape, dropout=config.dropout / 2, l2=config.l2)
     elif config.model_type == "EfficientNetLite0":
-
-        def mix_style(x: keras.KerasTensor, name: str) -> keras.KerasTensor:
-            return MixStyle(seed=config.seed, name=f"{name}_mix_style")(x)
-
-        base = efficientnet_lite.efficientnet_lite0(shape, after_early_stages=mix_style if config.mix_style else None)
+        base = efficientnet_lite.efficientnet_lite0(shape)
         if config.weights == "imagenet":
             efficientnet_lite.load_imagenet_weights(base)
     else:
