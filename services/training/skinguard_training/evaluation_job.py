@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from skinguard_contracts.keys import (
@@ -139,15 +138,18 @@ def external_results(session: Session, model_name: str, version: int) -> list[di
     ]
 
 
-def refresh_model_card(engine: Engine, s3, bucket: str, model_name: str, version: int, model_dir: Path) -> None:
-    """Rewrite the version's model_card.{json,md} in S3 with its gate decision and evaluations."""
-    sessions = sessionmaker(engine, expire_on_commit=False)
-    with sessions() as session:
-        row = session.scalar(
-            select(ModelVersion).where(ModelVersion.model_name == model_name, ModelVersion.version == version)
-        )
-        gate = row.gate if row is not None else None
-        external = external_results(session, model_name, version)
+def refresh_model_card(session: Session, s3, bucket: str, model_name: str, version: int, model_dir: Path) -> None:
+    """Rewrite the version's model_card.{json,md} in S3 with its gate decision and evaluations.
+
+    Runs in the transaction that finishes an evaluation, before it commits, so whoever sees the
+    evaluation succeeded finds it on the card. A per-version lock makes concurrent evaluations
+    write the card one after another's commit, so none is left off.
+    """
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"model-card:{model_name}:{version}"))))
+    gate = session.scalar(
+        select(ModelVersion.gate).where(ModelVersion.model_name == model_name, ModelVersion.version == version)
+    )
+    external = external_results(session, model_name, version)
     write_model_card(model_dir, version=version, gate=gate, external=external)
     prefix = model_prefix(model_name, version)
     for name in (MODEL_CARD_JSON, MODEL_CARD_MARKDOWN):
@@ -189,7 +191,7 @@ def run_evaluation_job(settings, evaluation_id: uuid.UUID) -> str:
             row.result = result_of(outcome.evaluation, manifest, split)
             row.artifact_url = f"s3://{settings.s3_bucket}/{prefix}"
             _finish(row, JobState.succeeded, None)
-        refresh_model_card(engine, s3, settings.s3_bucket, model_name, version, model_dir)
+            refresh_model_card(session, s3, settings.s3_bucket, model_name, version, model_dir)
         return "succeeded"
     except Exception as error:
         logger.exception("evaluation failed", extra={"evaluation_id": str(evaluation_id)})
