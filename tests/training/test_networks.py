@@ -1,18 +1,19 @@
 from __future__ import annotations
 
+from typing import get_args
+
 import keras
 import numpy as np
 import pytest
 
-from skinguard_contracts.training_config import TrainingConfig
+from skinguard_contracts.training_config import ModelType, TrainingConfig
+from skinguard_training.efficientnet_lite import imagenet_weights_path
 from skinguard_training.networks import PixelNormalisation, ShadesOfGray, make_model, malignant_probability_of
 
 _PIXELS = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
 
 
-@pytest.mark.parametrize(
-    "model_type", ["CNN", "EfficientNetB0", "ResNet50", "DenseNet121", "MobileNetV3Small", "EfficientNetLite0"]
-)
+@pytest.mark.parametrize("model_type", get_args(ModelType))
 def test_every_model_type_maps_uint8_pixels_to_two_probabilities(model_type: str) -> None:
     model = make_model(TrainingConfig(model_type=model_type, weights="none", input_size=32))
     probabilities = keras.ops.convert_to_numpy(model(_PIXELS))
@@ -20,6 +21,20 @@ def test_every_model_type_maps_uint8_pixels_to_two_probabilities(model_type: str
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert model.input_shape == (None, 32, 32, 3)
     assert model.get_layer("normalisation") is not None
+
+
+@pytest.mark.parametrize("model_type", ["EfficientNetLite1", "EfficientNetLite2"])
+def test_the_larger_lite_variants_start_from_their_own_imagenet_weights(model_type: str) -> None:
+    from skinguard_training.torch_checkpoint import read_state_dict
+
+    model = make_model(TrainingConfig(model_type=model_type, input_size=32))
+    base = model.get_layer(f"efficientnet_lite{model_type[-1]}")
+    state = read_state_dict(imagenet_weights_path(model_type))
+    assert np.array_equal(base.get_layer("head_bn").moving_variance.numpy(), state["_bn1.running_var"])
+    assert np.array_equal(
+        base.get_layer("block20_project_conv").kernel.numpy()[0, 0],
+        state["_blocks.20._project_conv.weight"][:, :, 0, 0].T,
+    )
 
 
 def test_the_cnn_has_four_conv_blocks_of_growing_width() -> None:

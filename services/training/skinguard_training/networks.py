@@ -30,6 +30,8 @@ Normalisation = Literal["unit", "lite", "caffe", "torch", "inside_base"]
 NORMALISATION: dict[ModelType, Normalisation] = {
     "CNN": "unit",
     "EfficientNetLite0": "lite",
+    "EfficientNetLite1": "lite",
+    "EfficientNetLite2": "lite",
     "ResNet50": "caffe",
     "DenseNet121": "torch",
     "EfficientNetB0": "inside_base",
@@ -166,10 +168,10 @@ def _make_base(config: TrainingConfig, shape: tuple[int, int, int], weights_dir:
     """The feature extractor, with its ImageNet or file weights loaded."""
     if config.model_type == "CNN":
         base = _skin_cancer_cnn(shape, dropout=config.dropout / 2, l2=config.l2)
-    elif config.model_type == "EfficientNetLite0":
-        base = efficientnet_lite.efficientnet_lite0(shape)
+    elif config.model_type in efficientnet_lite.LITE_MODEL_TYPES:
+        base = efficientnet_lite.efficientnet_lite(config.model_type, shape)
         if config.weights == "imagenet":
-            efficientnet_lite.load_imagenet_weights(base)
+            efficientnet_lite.load_imagenet_weights(base, efficientnet_lite.imagenet_weights_path(config.model_type))
     else:
         imagenet = "imagenet" if config.weights == "imagenet" else None
         base = _KERAS_APPLICATIONS[config.model_type](include_top=False, weights=imagenet, input_shape=shape)
