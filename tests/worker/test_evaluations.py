@@ -121,3 +121,75 @@ async def test_evaluation_requests_are_checked_before_anything_is_queued(app, cl
     assert (await client.get(path, headers=admin)).json()["items"] == []
     missing_card = await client.get("/api/models/derm/2/card", headers=admin)
     assert missing_card.status_code == 404 and missing_card.json()["error"] == "no_model_card"
+
+
+async def test_two_evaluations_finishing_together_both_reach_the_model_card(dataset, settings, monkeypatch, tmp_path):
+    """The interleaving that once lost an evaluation from the card, forced: the second evaluation
+    to finish must wait for the first's commit, then write a card that lists both."""
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.orm import sessionmaker
+
+    from skinguard_database import sync_engine
+    from skinguard_registry.records import JobState, ModelEvaluation, ModelStatus, ModelVersion
+    from skinguard_training import evaluation_job
+
+    engine = sync_engine(settings.database_url)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    dataset_id = uuid.UUID(dataset["id"])
+    with sessions.begin() as session:
+        session.add(
+            ModelVersion(
+                model_name="race",
+                version=1,
+                status=ModelStatus.candidate,
+                dataset_id=dataset_id,
+                artifact_url="s3://bucket/models/race/1/",
+                metrics={},
+                gate={"promote": False, "reason": "rejected: test"},
+            )
+        )
+        first, second = (
+            ModelEvaluation(model_name="race", version=1, dataset_id=dataset_id, state=JobState.running)
+            for _ in range(2)
+        )
+        session.add_all([first, second])
+    cards: list[list[str]] = []  # the evaluations each written card listed, in writing order
+    monkeypatch.setattr(
+        evaluation_job,
+        "write_model_card",
+        lambda directory, *, version, gate, external: cards.append([item["evaluation_id"] for item in external]),
+    )
+
+    class UploadsNothing:
+        def upload_file(self, path: str, bucket: str, key: str) -> None:
+            pass
+
+    def finish(session, evaluation: ModelEvaluation, finished_at: datetime) -> None:
+        row = session.get_one(ModelEvaluation, evaluation.id, with_for_update=True)
+        row.state, row.result, row.finished_at = JobState.succeeded, {"roc_auc": 0.5}, finished_at
+        evaluation_job.refresh_model_card(session, UploadsNothing(), settings.s3_bucket, "race", 1, tmp_path)
+
+    failures: list[BaseException] = []
+
+    def finish_second() -> None:
+        try:
+            with sessions.begin() as session:
+                finish(session, second, datetime.now(UTC))
+        except BaseException as error:  # reported by the test below
+            failures.append(error)
+
+    try:
+        with sessions.begin() as session:
+            finish(session, first, datetime.now(UTC) - timedelta(seconds=1))
+            other = threading.Thread(target=finish_second)
+            other.start()
+            other.join(timeout=1.0)
+            assert other.is_alive(), "the second card was written before the first evaluation committed"
+            assert cards == [[str(first.id)]]
+        other.join(timeout=30)
+        assert not other.is_alive() and not failures, failures
+        assert cards == [[str(first.id)], [str(first.id), str(second.id)]]
+    finally:
+        engine.dispose()
