@@ -42,7 +42,9 @@ def describe(name: str, evaluation: dict) -> str:
     )
 
 
-def test_time_augmentation_effect(work_dir: Path, result, export, external, cache) -> dict[str, tuple[float, float]]:
+def test_time_augmentation_effect(
+    work_dir: Path, result, export, external, cache, trained_on: str
+) -> dict[str, tuple[float, float]]:
     """ROC AUC of the best epoch's network on one view against the average of the 4 flips."""
     import keras
     import numpy as np
@@ -56,7 +58,7 @@ def test_time_augmentation_effect(work_dir: Path, result, export, external, cach
     size = model.input_shape[1]
     predict = tf.function(lambda images: malignant_probability(model, images, "none"))
     effects = {}
-    for name, images in (("HAM test", export.split("test")), ("isic2020", external)):
+    for name, images in ((f"{trained_on} test", export.split("test")), ("isic2020", external)):
         loaded = load_images(name, images, read_file_uri, size, cache, work_dir / "tta", lambda: False)
         views = [lambda x: x, lambda x: x[:, :, ::-1], lambda x: x[:, ::-1], lambda x: x[:, ::-1, ::-1]]
         scores = np.stack(
@@ -101,7 +103,8 @@ def main() -> int:
     held_out = discover(DATA / "isic2020")
     external = [as_exported_image(held_out, item) for item in held_out.items]
     counts = {name: len(export.splits.of(name)) for name in FRACTIONS}
-    print(f"training sources: {[collection.source for collection in collections]}; split {counts}")
+    trained_on = " + ".join(collection.source for collection in collections)  # "ham10000" by default
+    print(f"training sources: {trained_on}; split {counts}")
     print(
         f"held out: isic2020, {len(external)} photos; recipe: {config.model_dump(exclude_defaults=True) or 'defaults'}"
     )
@@ -124,23 +127,23 @@ def main() -> int:
     outcome = evaluate_directory(
         result.export.directory, external, read_file_uri, cache=cache, work_dir=work_dir / "isic2020"
     )
-    tta = test_time_augmentation_effect(work_dir, result, export, external, cache)
+    tta = test_time_augmentation_effect(work_dir, result, export, external, cache, trained_on)
     per_epoch = (epoch_ends[-1] - trained_at) / len(epoch_ends) / 60 if epoch_ends else float("nan")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     operating = result.operating_point
     print()
     print(
-        f"operating point (HAM validation, target sensitivity {config.target_sensitivity}): threshold "
+        f"operating point ({trained_on} validation, target sensitivity {config.target_sensitivity}): threshold "
         f"{operating.threshold:.4f}, validation sensitivity {operating.sensitivity:.3f}, specificity "
         f"{operating.specificity:.3f}; calibration {result.calibrator.method}; best epoch {result.best_epoch}"
     )
     print("| data | photos | malignant | ROC AUC [95% CI] | sensitivity [95% CI] | specificity [95% CI] | ECE |")
     print("|---|---|---|---|---|---|---|")
-    print(describe("HAM10000 test split (same clinics)", result.evaluation))
+    print(describe(f"{trained_on} test split (training clinics)", result.evaluation))
     print(describe("isic2020 (held out: other clinics)", outcome.evaluation))
-    print(f"ECE on HAM test before calibration: {result.evaluation['ece_uncalibrated']:.3f}")
+    print(f"ECE on the {trained_on} test split before calibration: {result.evaluation['ece_uncalibrated']:.3f}")
     metadata = ModelMetadata.model_validate_json(result.metadata_path.read_text())
-    print("on-device formats on the HAM test split (each run by its own runtime):")
+    print(f"on-device formats on the {trained_on} test split (each run by its own runtime):")
     print("| format | MB | ROC AUC | AUC drop | sensitivity | specificity |")
     print("|---|---|---|---|---|---|")
     saved_mb = metadata.sizes.get("saved_model_bytes", 0) / 1e6
