@@ -9,6 +9,7 @@ import pytest
 from skinguard_contracts.training_config import ModelType, TrainingConfig
 from skinguard_training.efficientnet_lite import imagenet_weights_path
 from skinguard_training.networks import PixelNormalisation, ShadesOfGray, make_model, malignant_probability_of
+from skinguard_training.torch_checkpoint import read_state_dict
 
 _PIXELS = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
 
@@ -25,8 +26,6 @@ def test_every_model_type_maps_uint8_pixels_to_two_probabilities(model_type: str
 
 @pytest.mark.parametrize("model_type", ["EfficientNetLite1", "EfficientNetLite2"])
 def test_the_larger_lite_variants_start_from_their_own_imagenet_weights(model_type: str) -> None:
-    from skinguard_training.torch_checkpoint import read_state_dict
-
     model = make_model(TrainingConfig(model_type=model_type, input_size=32))
     base = model.get_layer(f"efficientnet_lite{model_type[-1]}")
     state = read_state_dict(imagenet_weights_path(model_type))

