@@ -78,6 +78,13 @@ class TrainingConfig(BaseModel):
     )
     warmup_epochs: float = Field(1.0, ge=0, description="cosine: epochs of linear warm-up from 0")
     label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="cross-entropy target smoothing")
+    weight_averaging: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="momentum of an exponential moving average of the weights, updated every batch; each epoch is "
+        "validated and checkpointed with the averaged weights (0: none)",
+    )
 
     freeze_base: bool = Field(False, description="train only the head on top of pretrained weights")
     trainable_layers: int = Field(

@@ -80,13 +80,14 @@ def train(
 def _optimizer(config: TrainingConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     rate = learning_rate(config, steps_per_epoch)
     decay = config.weight_decay or None
+    averaging = {"use_ema": True, "ema_momentum": config.weight_averaging} if config.weight_averaging else {}
     if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay, **averaging)
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(rate, momentum=0.9, weight_decay=decay)
+        return keras.optimizers.SGD(rate, momentum=0.9, weight_decay=decay, **averaging)
     if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(rate)
-    return keras.optimizers.Adam(rate)
+        return keras.optimizers.RMSprop(rate, **averaging)
+    return keras.optimizers.Adam(rate, **averaging)
 
 
 def learning_rate(
@@ -107,7 +108,11 @@ def learning_rate(
 
 def _standard_callbacks(config: TrainingConfig, checkpoint: Path, work_dir: Path) -> list[keras.callbacks.Callback]:
     monitor = {"monitor": config.monitor, "mode": config.monitor_mode}
+    # With weight averaging, the averaged weights are in the model while it is validated and
+    # while the callbacks after this one (the checkpoint) run at each epoch's end.
+    averaging = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.weight_averaging else []
     callbacks: list[keras.callbacks.Callback] = [
+        *averaging,
         keras.callbacks.ModelCheckpoint(checkpoint, save_best_only=config.checkpoint_best_only, **monitor),
         TensorBoardScalars(work_dir / "tensorboard"),
     ]
