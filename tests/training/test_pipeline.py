@@ -17,6 +17,7 @@ from skinguard_contracts.model_files import DEVICE_FILES, ModelMetadata
 from skinguard_imaging import to_model_input
 from skinguard_training.calibration import Calibrator
 from skinguard_training.device_models import onnx_model, onnx_predictor, tflite_predictor
+from skinguard_training.model_card import build_model_card, render_markdown
 from skinguard_training.model_export import export_model, load_served
 from skinguard_training.pipeline import RunResult
 from support import images
@@ -226,6 +227,19 @@ def test_the_model_card_has_every_section(trained_run: Run) -> None:
     markdown = (directory / "model_card.md").read_text()
     assert "This is not a diagnosis" in markdown and "| risk level |" in markdown
     assert f"{in_distribution['sensitivity']:.3f} [{low:.3f}, {high:.3f}]" in markdown
+
+
+def test_the_card_names_each_diagnosis_the_target_held_for(trained_run: Run) -> None:
+    directory = trained_run[0].export.directory
+    metadata = json.loads((directory / "metadata.json").read_text())
+    metadata["operating_point"]["sensitivity_by_diagnosis"] = {"mel": 0.952, "bcc": 0.974}
+
+    card = build_model_card(metadata, trained_run[0].evaluation)
+
+    assert card["operating_point"]["validation_sensitivity_by_diagnosis"] == {"mel": 0.952, "bcc": 0.974}
+    assert "validation sensitivity bcc 0.974, mel 0.952" in render_markdown(card)
+    pooled = build_model_card(json.loads((directory / "metadata.json").read_text()), trained_run[0].evaluation)
+    assert "per malignant diagnosis" not in render_markdown(pooled)
 
 
 def test_progress_is_reported_every_batch_and_after_each_epoch(trained_run: Run) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from skinguard_contracts.training_config import TrainingConfig
+from skinguard_training.pipeline import choose_operating_point
 from skinguard_training.quality import (
     bootstrap_auc_interval,
     expected_calibration_error,
@@ -83,6 +85,43 @@ def test_a_plateau_at_the_threshold_keeps_its_decision_in_float32() -> None:
     assert float(np.float32(plateau)) < plateau  # the rounding that flipped the plateau before
     at = threshold_metrics(labels, served, point.threshold)
     assert (at["sensitivity"], at["specificity"]) == pytest.approx((point.sensitivity, point.specificity))
+
+
+def _melanomas_scored_below_carcinomas() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # 20 carcinomas (bcc) at 0.9, 5 akiec at 0.95, 20 melanomas at 0.40, 0.39, ... 0.21; benign
+    # photos at 0.1, 0.215, 0.225 and 0.5.
+    melanoma = np.round(np.arange(40, 20, -1) / 100, 2)
+    probabilities = np.concatenate([np.full(20, 0.9), np.full(5, 0.95), melanoma, [0.1, 0.215, 0.225, 0.5]])
+    labels = np.array([1] * 45 + [0] * 4)
+    diagnoses = np.array(["bcc"] * 20 + ["akiec"] * 5 + ["mel"] * 20 + ["nv", None, "bkl", "nv"], dtype=object)
+    return labels, probabilities, diagnoses
+
+
+def test_the_target_can_hold_for_each_malignant_diagnosis() -> None:
+    labels, probabilities, diagnoses = _melanomas_scored_below_carcinomas()
+    # All 45 malignant together: 43 (0.95 of 45, rounded up) are at or above the 43rd highest,
+    # the 18th melanoma, 0.23 — where 2 of the 20 melanomas are missed (0.90).
+    pooled = operating_point(labels, probabilities, 0.95)
+    assert (pooled.threshold, pooled.sensitivity, pooled.specificity) == pytest.approx((0.23 - 1e-5, 43 / 45, 3 / 4))
+    assert pooled.sensitivity_by_diagnosis is None
+    # Per diagnosis: melanoma needs its 19th highest, 0.22; bcc 0.9; akiec has too few photos
+    # (5 < 20) to count on its own.
+    point = operating_point(labels, probabilities, 0.95, diagnoses)
+    assert (point.threshold, point.sensitivity, point.specificity) == pytest.approx((0.22 - 1e-5, 44 / 45, 2 / 4))
+    assert point.sensitivity_by_diagnosis == pytest.approx({"bcc": 1.0, "mel": 0.95})
+
+
+def test_the_pipeline_holds_the_target_per_diagnosis_when_asked() -> None:
+    labels, probabilities, diagnoses = _melanomas_scored_below_carcinomas()
+    pooled = choose_operating_point(TrainingConfig(), labels, probabilities, diagnoses)
+    per_diagnosis = choose_operating_point(
+        TrainingConfig(sensitivity_per_diagnosis=True), labels, probabilities, diagnoses
+    )
+    assert (pooled.threshold, per_diagnosis.threshold) == pytest.approx((0.23 - 1e-5, 0.22 - 1e-5))
+    fixed = choose_operating_point(
+        TrainingConfig(sensitivity_per_diagnosis=True, decision_threshold=0.5), labels, probabilities, diagnoses
+    )
+    assert fixed.threshold == 0.5 and fixed.target_sensitivity is None
 
 
 def test_an_operating_point_needs_both_classes() -> None:

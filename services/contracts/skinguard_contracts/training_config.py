@@ -134,6 +134,11 @@ class TrainingConfig(BaseModel):
     target_sensitivity: float = Field(
         0.95, gt=0, le=1, description="the decision threshold is the highest reaching this sensitivity on validation"
     )
+    sensitivity_per_diagnosis: bool = Field(
+        False,
+        description="the threshold must also reach target_sensitivity on the validation photos of each malignant "
+        "diagnosis known from the label metadata (20 photos or more), such as melanoma on its own",
+    )
     decision_threshold: float | None = Field(
         None, gt=0, lt=1, description="a fixed malignant probability from which to say malignant, instead"
     )

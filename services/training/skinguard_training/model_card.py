@@ -105,6 +105,8 @@ def build_model_card(
             "target_sensitivity": operating.get("target_sensitivity"),
             "validation_sensitivity": operating["sensitivity"],
             "validation_specificity": operating["specificity"],
+            # With sensitivity_per_diagnosis: the target held for each of these diagnoses too.
+            "validation_sensitivity_by_diagnosis": operating.get("sensitivity_by_diagnosis"),
             "test_sensitivity": evaluation["sensitivity"],
             "test_specificity": evaluation["specificity"],
         },
@@ -201,6 +203,13 @@ def write_model_card(
     return card.model_dump(mode="json")
 
 
+def _by_diagnosis(sensitivities: dict[str, float] | None) -> str:
+    if not sensitivities:
+        return ""
+    each = ", ".join(f"{code} {value:.3f}" for code, value in sorted(sensitivities.items()))
+    return f" (the target held per malignant diagnosis; validation sensitivity {each})"
+
+
 def render_markdown(card: dict[str, Any]) -> str:
     model = card["model"]
     version = "unpublished" if model["version"] is None else f"version {model['version']}"
@@ -232,8 +241,9 @@ def render_markdown(card: dict[str, Any]) -> str:
             else " (fixed by hand)"
         )
         + f": validation sensitivity {operating['validation_sensitivity']:.3f}, specificity "
-        f"{operating['validation_specificity']:.3f}; test sensitivity {operating['test_sensitivity']:.3f}, "
-        f"specificity {operating['test_specificity']:.3f}.",
+        f"{operating['validation_specificity']:.3f}"
+        + _by_diagnosis(operating.get("validation_sensitivity_by_diagnosis"))
+        + f"; test sensitivity {operating['test_sensitivity']:.3f}, specificity {operating['test_specificity']:.3f}.",
         "",
         "## Metrics",
         "",

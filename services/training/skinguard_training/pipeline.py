@@ -117,7 +117,8 @@ def run_training(
         raise TrainingCancelled("training cancelled before export")
 
     uncalibrated = _uncalibrated_predictor(trained.model, config)
-    fitted = fit_on_validation(config, splits["validation"], uncalibrated)
+    diagnoses = np.array([image.diagnosis for image in export.split("validation")], dtype=object)
+    fitted = fit_on_validation(config, splits["validation"], uncalibrated, diagnoses)
     exported = export_model(
         trained.model,
         export_dir,
@@ -173,13 +174,17 @@ def run_training(
     )
 
 
-def choose_operating_point(config: TrainingConfig, labels: np.ndarray, probabilities: np.ndarray) -> OperatingPoint:
-    """The fixed ``decision_threshold``, or the highest threshold reaching ``target_sensitivity``,
-    with the sensitivity and specificity it has on these (validation) photos."""
+def choose_operating_point(
+    config: TrainingConfig, labels: np.ndarray, probabilities: np.ndarray, diagnoses: np.ndarray
+) -> OperatingPoint:
+    """The fixed ``decision_threshold``, or the highest threshold reaching ``target_sensitivity``
+    (per malignant diagnosis too with ``sensitivity_per_diagnosis``), with the sensitivity and
+    specificity it has on these (validation) photos."""
     if len(np.unique(labels)) < 2:
         raise DatasetError("the validation split needs benign and malignant images to choose the operating point")
     if config.decision_threshold is None:
-        return operating_point(labels, probabilities, config.target_sensitivity)
+        per_diagnosis = diagnoses if config.sensitivity_per_diagnosis else None
+        return operating_point(labels, probabilities, config.target_sensitivity, per_diagnosis)
     at = threshold_metrics(labels, probabilities, config.decision_threshold)
     return OperatingPoint(config.decision_threshold, at["sensitivity"], at["specificity"])
 
@@ -208,11 +213,14 @@ class ValidationFit:
     report: dict[str, Any]  # validation.json
 
 
-def fit_on_validation(config: TrainingConfig, validation: SplitData, uncalibrated: Predict) -> ValidationFit:
+def fit_on_validation(
+    config: TrainingConfig, validation: SplitData, uncalibrated: Predict, diagnoses: np.ndarray
+) -> ValidationFit:
+    """``diagnoses``: each validation photo's diagnosis code from the label metadata, or None."""
     raw = malignant_probabilities(uncalibrated, validation.pixels)
     calibrator = fit_calibration(config.calibration, validation.labels, raw, seed=config.seed)
     calibrated = calibrator.apply(raw)
-    chosen = choose_operating_point(config, validation.labels, calibrated)
+    chosen = choose_operating_point(config, validation.labels, calibrated, diagnoses)
     report = {
         **threshold_metrics(validation.labels, calibrated, chosen.threshold),
         "samples": len(validation),

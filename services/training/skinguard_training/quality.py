@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import binomtest
-from sklearn.metrics import classification_report, confusion_matrix, roc_auc_score, roc_curve
+from sklearn.metrics import classification_report, confusion_matrix, roc_auc_score
 
 from skinguard_contracts.labels import CLASS_NAMES
 
@@ -33,34 +33,69 @@ _EDGE = 1e-6  # thresholds stay this far inside (0, 1)
 DECISION_MARGIN = 1e-5
 
 
+# A malignant diagnosis with fewer validation photos than this does not set the threshold on its
+# own: one photo of 20 already moves its sensitivity by 0.05.
+MIN_DIAGNOSIS_PHOTOS = 20
+
+
 @dataclass(frozen=True)
 class OperatingPoint:
     threshold: float  # malignant probability from which the answer is "malignant"
     sensitivity: float
     specificity: float
     target_sensitivity: float | None = None  # None: the threshold was fixed by hand
+    # With the target held per diagnosis: each counted malignant diagnosis's sensitivity.
+    sensitivity_by_diagnosis: dict[str, float] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def operating_point(labels: np.ndarray, probabilities: np.ndarray, target_sensitivity: float) -> OperatingPoint:
+def operating_point(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    target_sensitivity: float,
+    diagnoses: np.ndarray | None = None,
+) -> OperatingPoint:
     """The highest threshold whose sensitivity on these labels reaches ``target_sensitivity``.
 
-    The highest such threshold keeps the most specificity. Raises ``ValueError`` without both classes.
+    With ``diagnoses`` (one code or None per photo), the sensitivity must also reach it on the
+    photos of each malignant diagnosis that has at least ``MIN_DIAGNOSIS_PHOTOS`` of them: the
+    target then holds for melanoma itself, not only on average over a mix in which carcinomas,
+    easier to find, may dominate. The highest such threshold keeps the most specificity.
+    Raises ``ValueError`` without both classes.
     """
     labels, probabilities = _checked(labels, probabilities)
-    false_positive_rate, true_positive_rate, thresholds = roc_curve(labels, probabilities)
-    # roc_curve's thresholds fall from +inf; the first to reach the target is the highest.
-    index = int(np.flatnonzero(true_positive_rate >= target_sensitivity - 1e-12)[0])
+    malignant = labels == 1
+    groups = {"malignant": malignant}
+    if diagnoses is not None:
+        codes = np.asarray(diagnoses, dtype=object)
+        for code in sorted({str(code) for code in codes[malignant] if code is not None}):
+            group = malignant & (codes == code)
+            if group.sum() >= MIN_DIAGNOSIS_PHOTOS:
+                groups[code] = group
+    highest = min(_highest_threshold_reaching(probabilities[group], target_sensitivity) for group in groups.values())
     # Inside (0, 1), as the metadata contract wants: a saturated score of exactly 1 still passes.
-    threshold = float(min(max(thresholds[index] - DECISION_MARGIN, _EDGE), 1 - _EDGE))
+    threshold = float(min(max(highest - DECISION_MARGIN, _EDGE), 1 - _EDGE))
+    found = probabilities >= threshold
     return OperatingPoint(
         threshold=threshold,
-        sensitivity=float(true_positive_rate[index]),
-        specificity=float(1 - false_positive_rate[index]),
+        sensitivity=float(found[malignant].mean()),
+        specificity=float(1 - found[~malignant].mean()),
         target_sensitivity=target_sensitivity,
+        sensitivity_by_diagnosis=(
+            {code: float(found[group].mean()) for code, group in groups.items() if code != "malignant"}
+            if diagnoses is not None
+            else None
+        ),
     )
+
+
+def _highest_threshold_reaching(positive_scores: np.ndarray, target_sensitivity: float) -> float:
+    """The highest score at or above which ``target_sensitivity`` of these scores lie: the k-th
+    highest, k the fewest photos that make up the target share."""
+    needed = int(np.ceil(target_sensitivity * len(positive_scores) - 1e-9))
+    return float(np.sort(positive_scores)[::-1][max(needed, 1) - 1])
 
 
 def threshold_metrics(labels: np.ndarray, probabilities: np.ndarray, threshold: float) -> dict[str, Any]:
