@@ -137,11 +137,21 @@ def main() -> int:
         f"{operating.threshold:.4f}, validation sensitivity {operating.sensitivity:.3f}, specificity "
         f"{operating.specificity:.3f}; calibration {result.calibrator.method}; best epoch {result.best_epoch}"
     )
+    if operating.sensitivity_by_diagnosis:
+        each = ", ".join(f"{code} {value:.3f}" for code, value in sorted(operating.sensitivity_by_diagnosis.items()))
+        print(f"target held per malignant diagnosis: validation sensitivity {each}")
     print("| data | photos | malignant | ROC AUC [95% CI] | sensitivity [95% CI] | specificity [95% CI] | ECE |")
     print("|---|---|---|---|---|---|---|")
     print(describe(f"{trained_on} test split (training clinics)", result.evaluation))
     print(describe("isic2020 (held out: other clinics)", outcome.evaluation))
     print(f"ECE on the {trained_on} test split before calibration: {result.evaluation['ece_uncalibrated']:.3f}")
+    by_diagnosis = result.evaluation.get("slices", {}).get("diagnosis", {})
+    found = ", ".join(
+        f"{code} {by_diagnosis[code]['sensitivity']:.3f} of {by_diagnosis[code]['malignant']}"
+        for code in ("mel", "bcc", "akiec")
+        if by_diagnosis.get(code, {}).get("sensitivity") is not None
+    )
+    print(f"sensitivity on the {trained_on} test split per malignant diagnosis: {found or 'no diagnoses'}")
     metadata = ModelMetadata.model_validate_json(result.metadata_path.read_text())
     print(f"on-device formats on the {trained_on} test split (each run by its own runtime):")
     print("| format | MB | ROC AUC | AUC drop | sensitivity | specificity |")

@@ -111,16 +111,12 @@ def test_the_target_can_hold_for_each_malignant_diagnosis() -> None:
     assert point.sensitivity_by_diagnosis == pytest.approx({"bcc": 1.0, "mel": 0.95})
 
 
-def test_the_pipeline_holds_the_target_per_diagnosis_when_asked() -> None:
+def test_the_pipeline_holds_the_target_per_diagnosis_by_default() -> None:
     labels, probabilities, diagnoses = _melanomas_scored_below_carcinomas()
-    pooled = choose_operating_point(TrainingConfig(), labels, probabilities, diagnoses)
-    per_diagnosis = choose_operating_point(
-        TrainingConfig(sensitivity_per_diagnosis=True), labels, probabilities, diagnoses
-    )
+    pooled = choose_operating_point(TrainingConfig(sensitivity_per_diagnosis=False), labels, probabilities, diagnoses)
+    per_diagnosis = choose_operating_point(TrainingConfig(), labels, probabilities, diagnoses)  # the default
     assert (pooled.threshold, per_diagnosis.threshold) == pytest.approx((0.23 - 1e-5, 0.22 - 1e-5))
-    fixed = choose_operating_point(
-        TrainingConfig(sensitivity_per_diagnosis=True, decision_threshold=0.5), labels, probabilities, diagnoses
-    )
+    fixed = choose_operating_point(TrainingConfig(decision_threshold=0.5), labels, probabilities, diagnoses)
     assert fixed.threshold == 0.5 and fixed.target_sensitivity is None
 
 

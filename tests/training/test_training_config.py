@@ -18,6 +18,7 @@ def test_defaults_are_the_generalising_recipe_and_json_round_trips() -> None:
         "shades_of_gray",
     )
     assert (config.target_sensitivity, config.decision_threshold, config.calibration) == (0.95, None, "auto")
+    assert config.sensitivity_per_diagnosis
     assert config.rotate_any_angle and config.min_crop_area < 1 < config.max_crop_area
     assert TrainingConfig.model_validate_json(config.model_dump_json()) == config
 

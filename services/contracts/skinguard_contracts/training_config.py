@@ -50,7 +50,8 @@ class TrainingConfig(BaseModel):
     out, so a lesion's apparent size says little; any-angle rotations, flips, strong colour and
     gamma jitter); Shades of Gray colour constancy and
     test-time augmentation inside the exported model; probabilities calibrated on the validation
-    split and the decision threshold chosen there to reach ``target_sensitivity``.
+    split and the decision threshold chosen there to reach ``target_sensitivity`` on the malignant
+    photos together and on each malignant diagnosis's own (melanoma among them).
 
     ``weights`` is ``"imagenet"``, ``"none"`` or the name of a Keras weights file for the network
     below the classifier head, in the workers' weights directory (``SKINGUARD_WEIGHTS_DIR``: a
@@ -135,7 +136,7 @@ class TrainingConfig(BaseModel):
         0.95, gt=0, le=1, description="the decision threshold is the highest reaching this sensitivity on validation"
     )
     sensitivity_per_diagnosis: bool = Field(
-        False,
+        True,
         description="the threshold must also reach target_sensitivity on the validation photos of each malignant "
         "diagnosis known from the label metadata (20 photos or more), such as melanoma on its own",
     )
