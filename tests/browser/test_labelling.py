@@ -128,6 +128,9 @@ def test_a_key_pressed_while_the_next_photo_loads_labels_nothing(system, api, si
     expect(page.locator(".viewer")).to_have_attribute("aria-label", re.compile("Lesion photo"))
     shown = shown_image_id(page)
     page.keyboard.press("b")
+    # Wait for that label's answer: arriving after the next key, its status would replace the one
+    # asserted below (seen on a loaded machine).
+    expect(page.locator("#status")).to_contain_text("Labelled benign")
     page.keyboard.press("m")  # the next photo has not arrived: this must not label it
     expect(page.locator("#status")).to_contain_text("still loading")
     page.wait_for_timeout(300)
