@@ -105,6 +105,13 @@ class TrainingConfig(BaseModel):
         4.0, ge=1, le=4, description="above 1, crops may also zoom out to this share of the image's area (1: never)"
     )
     rotate_any_angle: bool = Field(True, description="rotate by any angle (false: 90-degree steps only)")
+    hair_augmentation: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="share of training photos that get synthetic hairs drawn across them, so that hair (rare on "
+        "HAM10000's nevi, common elsewhere) cannot stand for malignancy",
+    )
     label_granularity: LabelGranularity = Field(
         "binary",
         description="diagnosis: learn each diagnosis known from the label metadata (HAM10000's seven) and serve "

@@ -8,7 +8,9 @@ camera colour and exposure. Per image, scaled by the policy:
   a mirror flip, as one affine warp with the border reflected; without ``any_angle`` and crops,
   one of the 8 flips and 90-degree rotations;
 * colour: brightness, contrast, saturation, hue and gamma jitter, and for some images a
-  Gaussian blur.
+  Gaussian blur;
+* artefacts: for a share of the images, synthetic hairs drawn first (``synthetic_hair``), so the
+  geometry and colour changes apply to them too.
 
 Every random draw is stateless from ``seed``, so a batch and a seed always give the same output.
 Built for speed on CPU: the geometry is one projective-transform kernel per batch, the colour
@@ -24,6 +26,8 @@ import numpy as np
 import tensorflow as tf
 
 from skinguard_contracts.training_config import TrainingConfig
+
+from .synthetic_hair import draw_hairs
 
 # Ranges at strength 1; strength s scales each: a factor is drawn from 1 +- s * range.
 _BRIGHTNESS = 0.3
@@ -49,6 +53,7 @@ class AugmentationPolicy:
     min_crop_area: float = 1.0  # 1: no cropping
     any_angle: bool = False  # rotate by any angle, not only 90-degree steps
     max_crop_area: float = 1.0  # above 1: zoom out too, the lesion shrinks inside a reflected border
+    hair_probability: float = 0.0  # share of images that get synthetic hairs
 
     @property
     def dihedral_only(self) -> bool:
@@ -61,19 +66,24 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, policy: AugmentationPolicy
     Returns a tensor of the same shape and dtype, in 0-255 (rounded for integer dtypes).
     """
     geometry_seed, colour_seed, blur_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
+    dtype = images.dtype
+    if policy.hair_probability > 0:
+        # Its own seed, so the other draws are the same with and without hairs.
+        hair_seed = tf.random.experimental.stateless_fold_in(seed, 3)
+        images = draw_hairs(tf.cast(images, tf.float32), hair_seed, policy.hair_probability)
     if policy.dihedral_only:
         pixels = tf.cast(_random_dihedral(images, geometry_seed), tf.float32)
-        if policy.strength == 0:
-            return tf.cast(pixels, images.dtype)
+        if policy.strength == 0 and policy.hair_probability == 0:
+            return tf.cast(pixels, dtype)
     else:
         pixels = _random_warp(tf.cast(images, tf.float32), geometry_seed, policy)
     if policy.strength > 0:
         pixels = _colour_jitter(pixels, colour_seed, policy.strength)
         pixels = _random_blur(tf.clip_by_value(pixels, 0.0, 255.0), blur_seed, policy.strength)
     pixels = tf.clip_by_value(pixels, 0.0, 255.0)
-    if images.dtype.is_integer:
+    if dtype.is_integer:
         pixels = tf.round(pixels)
-    return tf.cast(pixels, images.dtype)
+    return tf.cast(pixels, dtype)
 
 
 def _random_dihedral(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
@@ -211,5 +221,9 @@ def augmentation_policy(config: TrainingConfig) -> AugmentationPolicy | None:
     if not config.augmentation:
         return None
     return AugmentationPolicy(
-        config.augmentation_strength, config.min_crop_area, config.rotate_any_angle, config.max_crop_area
+        config.augmentation_strength,
+        config.min_crop_area,
+        config.rotate_any_angle,
+        config.max_crop_area,
+        config.hair_augmentation,
     )
