@@ -3,9 +3,10 @@
 HAM10000's nevi are nearly hairless while its melanomas and carcinomas, and the photos of other
 clinics (isic2020, of both classes), often are not: a network can learn "hair or thin dark
 strokes = malignant". Drawing hairs onto a share of the photos of both classes takes that cue
-away (hair augmentation, as in the leading SIIM-ISIC 2020 entries; Bissoto et al. 2022 on
+away (hair augmentation, common in SIIM-ISIC 2020 challenge entries; Bissoto et al. 2022 on
 artefact-based generalisation). No augmentation library draws hairs into a TensorFlow graph,
 hence this module: a fixed bank of hair masks drawn once with OpenCV, blended in graph.
+Measured on isic2020 within the run-to-run spread (README, "Model quality"), so it is off by default.
 """
 
 from __future__ import annotations
