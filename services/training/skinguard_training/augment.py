@@ -73,8 +73,6 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, policy: AugmentationPolicy
         images = draw_hairs(tf.cast(images, tf.float32), hair_seed, policy.hair_probability)
     if policy.dihedral_only:
         pixels = tf.cast(_random_dihedral(images, geometry_seed), tf.float32)
-        if policy.strength == 0 and policy.hair_probability == 0:
-            return tf.cast(pixels, dtype)
     else:
         pixels = _random_warp(tf.cast(images, tf.float32), geometry_seed, policy)
     if policy.strength > 0:
