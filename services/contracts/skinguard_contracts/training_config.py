@@ -112,6 +112,13 @@ class TrainingConfig(BaseModel):
         description="share of training photos that get synthetic hairs drawn across them, so that hair (rare on "
         "HAM10000's nevi, common elsewhere) cannot stand for malignancy",
     )
+    vignette_augmentation: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="share of training photos that get a dermatoscope's dark ring drawn around them, so that "
+        "black corners (far more common on HAM10000's malignant photos than on its nevi) cannot stand for malignancy",
+    )
     label_granularity: LabelGranularity = Field(
         "binary",
         description="diagnosis: learn each diagnosis known from the label metadata (HAM10000's seven) and serve "

@@ -10,7 +10,8 @@ camera colour and exposure. Per image, scaled by the policy:
 * colour: brightness, contrast, saturation, hue and gamma jitter, and for some images a
   Gaussian blur;
 * artefacts: for a share of the images, synthetic hairs drawn first (``synthetic_hair``), so the
-  geometry and colour changes apply to them too.
+  geometry and colour changes apply to them too; for another share, a dermatoscope's dark ring
+  drawn around the framed photo before the colour changes (``vignette``).
 
 Every random draw is stateless from ``seed``, so a batch and a seed always give the same output.
 Built for speed on CPU: the geometry is one projective-transform kernel per batch, the colour
@@ -28,6 +29,7 @@ import tensorflow as tf
 from skinguard_contracts.training_config import TrainingConfig
 
 from .synthetic_hair import draw_hairs
+from .vignette import draw_vignettes
 
 # Ranges at strength 1; strength s scales each: a factor is drawn from 1 +- s * range.
 _BRIGHTNESS = 0.3
@@ -54,6 +56,7 @@ class AugmentationPolicy:
     any_angle: bool = False  # rotate by any angle, not only 90-degree steps
     max_crop_area: float = 1.0  # above 1: zoom out too, the lesion shrinks inside a reflected border
     hair_probability: float = 0.0  # share of images that get synthetic hairs
+    vignette_probability: float = 0.0  # share of images that get a dark ring around them
 
     @property
     def dihedral_only(self) -> bool:
@@ -75,6 +78,10 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, policy: AugmentationPolicy
         pixels = tf.cast(_random_dihedral(images, geometry_seed), tf.float32)
     else:
         pixels = _random_warp(tf.cast(images, tf.float32), geometry_seed, policy)
+    if policy.vignette_probability > 0:
+        # The ring belongs to the camera's frame, so it comes after the crop and rotation.
+        vignette_seed = tf.random.experimental.stateless_fold_in(seed, 4)
+        pixels = draw_vignettes(pixels, vignette_seed, policy.vignette_probability)
     if policy.strength > 0:
         pixels = _colour_jitter(pixels, colour_seed, policy.strength)
         pixels = _random_blur(tf.clip_by_value(pixels, 0.0, 255.0), blur_seed, policy.strength)
@@ -224,4 +231,5 @@ def augmentation_policy(config: TrainingConfig) -> AugmentationPolicy | None:
         config.rotate_any_angle,
         config.max_crop_area,
         config.hair_augmentation,
+        config.vignette_augmentation,
     )
