@@ -65,6 +65,7 @@ def test_monitor_mode_follows_the_metric() -> None:
         ({"max_crop_area": 0.5}, "max_crop_area", "greater than or equal to 1"),
         ({"hair_augmentation": 1.5}, "hair_augmentation", "less than or equal to 1"),
         ({"vignette_augmentation": -0.1}, "vignette_augmentation", "greater than or equal to 0"),
+        ({"source_adversary": 11}, "source_adversary", "less than or equal to 10"),
         ({"label_smoothing": 0.5}, "label_smoothing", "less than 0.5"),
         ({"weight_averaging": 1.0}, "weight_averaging", "less than 1"),
         ({"dropout": 1.0}, "dropout", "less than 1"),

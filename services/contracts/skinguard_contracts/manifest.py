@@ -59,6 +59,11 @@ class ExportedImage(BaseModel):
         """The HAM10000 code of the labelled diagnosis, when the label's metadata names a known one."""
         return diagnosis_code(self.label_field("dx")) or diagnosis_code(self.label_field("diagnosis"))
 
+    @property
+    def source(self) -> str:
+        """The collection or clinic the photo came from, as recorded at upload or import."""
+        return str(self.metadata.get("source") or "unknown")
+
     def narrowed(self, image_fields: Iterable[str], label_fields: Iterable[str]) -> ExportedImage:
         """This image with only these metadata fields and these (coded) label fields."""
         label_metadata = coded_label_fields(self.metadata.get("label_metadata") or {})

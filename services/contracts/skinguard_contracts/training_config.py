@@ -119,6 +119,15 @@ class TrainingConfig(BaseModel):
         description="share of training photos that get a dermatoscope's dark ring drawn around them, so that "
         "black corners (far more common on HAM10000's malignant photos than on its nevi) cannot stand for malignancy",
     )
+    source_adversary: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        description="weight of a class-conditional source adversary (CDANN): when the training photos come from "
+        "several sources, a small head learns to tell their source within each class from the network's features "
+        "while the network is trained to defeat it, so that where a photo came from cannot stand for its class; "
+        "0 turns it off, and a dataset of one source trains without it",
+    )
     label_granularity: LabelGranularity = Field(
         "binary",
         description="diagnosis: learn each diagnosis known from the label metadata (HAM10000's seven) and serve "

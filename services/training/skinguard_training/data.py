@@ -109,24 +109,32 @@ def make_dataset(
     augmentation: AugmentationPolicy | None = None,
     seed: int = 0,
     targets: np.ndarray | None = None,
+    sources: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """Batches ``(pixels uint8, labels int32)``; shuffled each epoch and augmented when asked.
 
     ``targets`` replace the split's labels as what is learnt (``targets.training_targets``).
+    With ``sources`` (each image's source index) the inputs are ``(pixels, source, label)``, what
+    ``source_adversary.with_source_adversary`` takes.
 
     With a given ``seed`` the order and the augmentations of every epoch are reproducible.
     """
     size = split.pixels.shape[1]
     learnt = split.labels if targets is None else np.asarray(targets, dtype=np.int32)
+    source = np.zeros(len(split), np.int32) if sources is None else np.asarray(sources, dtype=np.int32)
 
-    def gather(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return split.pixels[indices], learnt[indices]
+    def gather(indices: np.ndarray) -> tuple[np.ndarray, ...]:
+        return split.pixels[indices], learnt[indices], source[indices], split.labels[indices]
 
-    def gather_batch(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        pixels, labels = tf.numpy_function(gather, [indices], (tf.uint8, tf.int32), stateful=False)
-        pixels.set_shape((None, size, size, 3))
-        labels.set_shape((None,))
-        return pixels, labels
+    def gather_batch(indices: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        batch = tf.numpy_function(gather, [indices], (tf.uint8, tf.int32, tf.int32, tf.int32), stateful=False)
+        batch[0].set_shape((None, size, size, 3))
+        for column in batch[1:]:
+            column.set_shape((None,))
+        return batch
+
+    def as_inputs(pixels: tf.Tensor, learnt: tf.Tensor, source: tf.Tensor, label: tf.Tensor) -> tuple:
+        return ((pixels, source, label), learnt) if sources is not None else (pixels, learnt)
 
     indices = tf.data.Dataset.range(len(split))
     if shuffle:
@@ -135,7 +143,7 @@ def make_dataset(
     if augmentation is not None:
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         batches = tf.data.Dataset.zip(batches, seeds).map(
-            lambda batch, batch_seed: (augment_batch(batch[0], batch_seed, augmentation), batch[1]),
+            lambda batch, batch_seed: (augment_batch(batch[0], batch_seed, augmentation), *batch[1:]),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
-    return batches.prefetch(tf.data.AUTOTUNE)
+    return batches.map(as_inputs).prefetch(tf.data.AUTOTUNE)

@@ -51,7 +51,7 @@ def training_data_summary(export: DatasetManifest) -> dict[str, Any]:
     per_source: dict[str, Counter] = {}
     for name in SPLIT_NAMES:
         for image in export.split(name):
-            per_source.setdefault(str(image.metadata.get("source") or "unknown"), Counter())[image.label] += 1
+            per_source.setdefault(image.source, Counter())[image.label] += 1
     return {
         "class_counts": {name: {label: counts[label] for label in CLASS_NAMES} for name, counts in per_split.items()},
         "sources": {

@@ -48,8 +48,9 @@ from .model_export import (
 )
 from .plots import plot_training_curves
 from .quality import OperatingPoint, operating_point, risk_band_rates, risk_thresholds, threshold_metrics
+from .source_adversary import source_indices
 from .targets import training_targets
-from .train import TrainResult, train
+from .train import TrainResult, train, uses_source_adversary
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,9 @@ def _train(
     weights_dir: Path | None,
 ) -> TrainResult:
     granularity = config.label_granularity
+    trained_on = len(splits["train"])
+    sources, names = source_indices([*export.split("train"), *export.split("validation")])
+    adversarial = uses_source_adversary(config, len(np.unique(sources[:trained_on])))
     return train(
         config,
         make_dataset(
@@ -263,14 +267,17 @@ def _train(
             augmentation=augmentation_policy(config),
             seed=config.seed,
             targets=training_targets(export.split("train"), granularity),
+            sources=sources[:trained_on] if adversarial else None,
         ),
         make_dataset(
             splits["validation"],
             config.batch_size,
             targets=training_targets(export.split("validation"), granularity),
+            sources=sources[trained_on:] if adversarial else None,
         ),
         work_dir=work_dir,
         callbacks=callbacks,
         class_weight=target_weights(splits["train"].labels, granularity) if config.use_class_weights else None,
         weights_dir=weights_dir,
+        sources=len(names) if adversarial else 1,
     )

@@ -16,10 +16,12 @@ from .callbacks import TensorBoardScalars
 from .keras_metrics import training_metrics
 from .losses import make_loss
 from .networks import make_model
+from .source_adversary import with_source_adversary
 
 LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 _MIN_LEARNING_RATE = 1e-7
 _BEST_CHECKPOINT = "best.keras"
+_CLASSIFIER_CHECKPOINT = "classifier.keras"
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,13 @@ def train(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     class_weight: Mapping[int, float] | None = None,
     weights_dir: Path | None = None,
+    sources: int = 1,
 ) -> TrainResult:
     """Build, compile and fit ``make_model(config)``.
+
+    With ``config.source_adversary`` and more than one of ``sources``, the model fitted is
+    ``with_source_adversary`` around it (the batches' inputs then carry the source and the label);
+    the classifier alone is returned, and its best epoch saved as ``classifier.keras``.
 
     Besides ``callbacks`` (progress, cancellation), the run saves checkpoints under
     ``work_dir/checkpoints`` (only the best, or every epoch's), stops early and lowers the
@@ -48,7 +55,9 @@ def train(
     TensorBoard scalars to ``work_dir/tensorboard``. Exceptions from callbacks propagate.
     """
     keras.utils.set_random_seed(config.seed)
-    model = make_model(config, weights_dir)
+    classifier = make_model(config, weights_dir)
+    adversarial = uses_source_adversary(config, sources)
+    model = with_source_adversary(classifier, sources, config.source_adversary) if adversarial else classifier
     steps_per_epoch = int(train_batches.cardinality())
     if steps_per_epoch < 1:
         raise ValueError("the train batches must have a known, non-zero length")
@@ -74,7 +83,15 @@ def train(
     best_epoch = int(np.argmin(monitored) if config.monitor_mode == "min" else np.argmax(monitored)) + 1
     best = checkpoints / (_BEST_CHECKPOINT if config.checkpoint_best_only else f"epoch-{best_epoch:03d}.keras")
     model.load_weights(best)
-    return TrainResult(model=model, history=per_epoch, best_epoch=best_epoch, checkpoint=best)
+    if adversarial:
+        best = checkpoints / _CLASSIFIER_CHECKPOINT
+        classifier.save(best)
+    return TrainResult(model=classifier, history=per_epoch, best_epoch=best_epoch, checkpoint=best)
+
+
+def uses_source_adversary(config: TrainingConfig, sources: int) -> bool:
+    """Whether a run on photos from this many sources trains against a source adversary."""
+    return config.source_adversary > 0 and sources > 1
 
 
 def _optimizer(config: TrainingConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
