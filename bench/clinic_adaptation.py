@@ -17,13 +17,13 @@ Labels are never used for the adaptation. Prints each ROC AUC with a bootstrap 9
 
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
 from pathlib import Path
 
 import numpy as np
-from diagnosis_scores import diagnosis_probabilities  # bench/, where this script runs from
+from compare_scores import write_scores  # bench/, where these scripts run from
+from diagnosis_scores import best_checkpoint, diagnosis_probabilities, work_dir_arguments
 from quality import DATA
 
 from skinguard_contracts.labels import CLASS_NAMES, MALIGNANT
@@ -86,19 +86,12 @@ def malignant(model, pixels: np.ndarray) -> np.ndarray:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("work_dir", type=Path)
-    parser.add_argument("--cache-dir", type=Path)
-    arguments = parser.parse_args()
+    arguments = work_dir_arguments(__doc__.split("\n")[0])
 
-    import keras
-
-    import skinguard_training.networks  # noqa: F401 - registers the custom layers the checkpoint names
     from skinguard_training.data import load_images
     from skinguard_training.quality import bootstrap_auc_interval, roc_auc
 
-    checkpoint = next((arguments.work_dir / "run" / "checkpoints").glob("*.keras"))
-    model = keras.saving.load_model(checkpoint, compile=False)
+    model = best_checkpoint(arguments.work_dir)
     source_statistics = [(layer.moving_mean.numpy(), layer.moving_variance.numpy()) for layer in batch_norms(model)]
     held_out = discover(DATA / "isic2020")
     images = [as_exported_image(held_out, item) for item in held_out.items]
@@ -128,10 +121,7 @@ def main() -> int:
     for name, values in variants.items():
         low, high = bootstrap_auc_interval(loaded.labels, values)
         print(f"| {name} | {roc_auc(loaded.labels, values):.3f} [{low:.3f}, {high:.3f}] |")
-        (arguments.work_dir / f"isic2020-{name}.csv").write_text(
-            "image,label,probability\n"
-            + "".join(f"{i.id},{i.label},{v:.6f}\n" for i, v in zip(images, values, strict=True))
-        )
+        write_scores(arguments.work_dir / f"isic2020-{name}.csv", images, values)
     return 0
 
 

@@ -27,6 +27,14 @@ def read_scores(path: Path) -> dict[str, tuple[int, float]]:
         return {row["image"]: (int(row["label"] == "malignant"), float(row["probability"])) for row in rows}
 
 
+def write_scores(path: Path, images, probabilities) -> None:
+    """Each photo's probability (``ExportedImage``s and their scores, in order) as ``read_scores`` reads it."""
+    path.write_text(
+        "image,label,probability\n"
+        + "".join(f"{image.id},{image.label},{p:.6f}\n" for image, p in zip(images, probabilities, strict=True))
+    )
+
+
 def paired_auc_difference(
     labels: np.ndarray, baseline: np.ndarray, candidate: np.ndarray, seed: int = 0
 ) -> tuple[float, float, float]:

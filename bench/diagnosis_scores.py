@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from quality import DATA, FRACTIONS  # bench/, where this script runs from
+from compare_scores import write_scores  # bench/, where these scripts run from
+from quality import DATA, FRACTIONS
 
 from skinguard_contracts.training_config import TrainingConfig
 from skinguard_datasets.layouts import as_exported_image, discover, read_file_uri
@@ -49,22 +50,32 @@ def diagnosis_probabilities(model, pixels: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def work_dir_arguments(description: str) -> argparse.Namespace:
+    """``WORK_DIR`` (what ``bench/quality.py`` left) and ``--cache-dir`` (decoded pixels)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("work_dir", type=Path)
     parser.add_argument("--cache-dir", type=Path)
-    arguments = parser.parse_args()
+    return parser.parse_args()
 
+
+def best_checkpoint(work_dir: Path):
+    """The best epoch's network ``bench/quality.py`` kept in ``work_dir`` (a Keras model)."""
     import keras
 
     import skinguard_training.networks  # noqa: F401 - registers the custom layers the checkpoint names
+
+    return keras.saving.load_model(next((work_dir / "run" / "checkpoints").glob("*.keras")), compile=False)
+
+
+def main() -> int:
+    arguments = work_dir_arguments(__doc__.split("\n")[0])
+
     from skinguard_training.data import load_images
     from skinguard_training.quality import bootstrap_auc_interval, roc_auc
 
-    checkpoint = next((arguments.work_dir / "run" / "checkpoints").glob("*.keras"))
-    model = keras.saving.load_model(checkpoint, compile=False)
+    model = best_checkpoint(arguments.work_dir)
     if model.output_shape[-1] != len(DIAGNOSIS_CLASSES):
-        print(f"{checkpoint} has a two-class head; train with label_granularity 'diagnosis'", file=sys.stderr)
+        print(f"{arguments.work_dir} holds a two-class head; train with label_granularity 'diagnosis'", file=sys.stderr)
         return 1
     export = collections_manifest([discover(DATA / "ham10000")], FRACTIONS, TrainingConfig().seed)
     held_out = discover(DATA / "isic2020")
@@ -82,10 +93,7 @@ def main() -> int:
             low, high = bootstrap_auc_interval(loaded.labels, values)
             rows[score].append(f"{roc_auc(loaded.labels, values):.3f} [{low:.3f}, {high:.3f}]")
             if name == "isic2020":
-                (arguments.work_dir / f"isic2020-{score}.csv").write_text(
-                    "image,label,probability\n"
-                    + "".join(f"{i.id},{i.label},{v:.6f}\n" for i, v in zip(images, values, strict=True))
-                )
+                write_scores(arguments.work_dir / f"isic2020-{score}.csv", images, values)
     for score, cells in rows.items():
         print(f"| {score} | {' | '.join(cells)} |")
     return 0

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from compare_scores import write_scores  # bench/, where this script runs from
+
 from skinguard_contracts.model_files import ModelMetadata
 from skinguard_contracts.training_config import TrainingConfig
 from skinguard_datasets.layouts import as_exported_image, discover, read_file_uri
@@ -176,10 +178,7 @@ def main() -> int:
     )
     (work_dir / "isic2020-evaluation.json").write_text(json.dumps(outcome.evaluation, indent=2))
     # Each photo's served probability, for paired comparisons of recipes on the same photos.
-    scores = zip(external, outcome.probabilities, strict=True)
-    (work_dir / "isic2020-scores.csv").write_text(
-        "image,label,probability\n" + "".join(f"{image.id},{image.label},{p:.6f}\n" for image, p in scores)
-    )
+    write_scores(work_dir / "isic2020-scores.csv", external, outcome.probabilities)
     return 0
 
 
