@@ -54,7 +54,23 @@ async def test_erasure_while_s3_is_down_keeps_row_and_object(app, client, caller
     assert bucket_keys(s3, settings.s3_bucket) == [f"images/{created['sha256']}"]
 
 
-async def test_failed_row_write_removes_the_new_object(app, client, callers, s3, settings):
+@pytest.fixture
+def retried_put_answers_exists(app, monkeypatch):
+    """S3 as a retried conditional PUT leaves it: the first attempt wrote the object, the retry
+    was answered "precondition failed", so the store says the key already existed."""
+    store = app.state.store
+
+    async def put_if_absent(key: str, data: bytes, content_type: str) -> bool:
+        await store.put(key, data, content_type)
+        return False
+
+    monkeypatch.setattr(store, "put_if_absent", put_if_absent)
+
+
+@pytest.mark.parametrize("put_answer", ["created", "retried PUT: already there"])
+async def test_failed_row_write_removes_the_new_object(app, client, callers, s3, settings, request, put_answer):
+    if put_answer != "created":
+        request.getfixturevalue("retried_put_answers_exists")
     async with app.state.engine.begin() as connection:
         await connection.execute(
             text(
@@ -78,6 +94,8 @@ async def test_failed_row_write_removes_the_new_object(app, client, callers, s3,
     assert response.json()["error"] == "internal_error"
     assert await row_count(app) == 0
     assert bucket_keys(s3, settings.s3_bucket) == []
+    async with app.state.engine.begin() as connection:  # settled at once, nothing left for the sweep
+        assert (await connection.execute(text("SELECT count(*) FROM upload_intents"))).scalar() == 0
 
 
 async def test_health_ready_and_metrics(app, client, callers):

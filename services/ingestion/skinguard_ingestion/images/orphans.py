@@ -2,7 +2,7 @@
 
 An upload commits an intent (``upload_intents``) before it writes the object, and removes it
 once its row commits. If the request fails in between (S3 answered too late, the database
-refused), the request removes the object it created; but a PUT that S3 queued while it was
+refused), the request settles its intent at once (``settle_upload``); but a PUT that S3 queued while it was
 unreachable may land after the client was told 503, leaving a photo nobody can find or erase.
 An intent older than ``grace_seconds`` names such a candidate: under the same per-hash lock
 uploads take, its object is removed unless a row references it, and the intent goes.
@@ -14,12 +14,12 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from skinguard_runtime.storage import ObjectStore
 
-from .service import lock_hash, referenced
+from .service import settle_upload
 from .tables import UploadIntent, object_key
 
 logger = logging.getLogger(__name__)
@@ -35,12 +35,9 @@ async def sweep_orphans(
     removed = []
     for sha256 in stale:
         async with sessionmaker() as session, session.begin():
-            await lock_hash(session, sha256)
-            if not await referenced(session, sha256):
-                await store.delete(object_key(sha256))
+            if await settle_upload(session, store, sha256):
                 removed.append(object_key(sha256))
                 logger.warning("removed an object whose upload never committed", extra={"key": object_key(sha256)})
-            await session.execute(delete(UploadIntent).where(UploadIntent.image_hash == sha256))
     return removed
 
 

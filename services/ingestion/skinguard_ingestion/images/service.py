@@ -118,11 +118,15 @@ async def upload_image(
 
     key = object_key(prepared.sha256)
     shared = await referenced(session, prepared.sha256)  # stored for another uploader: reuse it
-    created = False
     if not shared:
         await record_intent(session, prepared.sha256)
         after_commit(session, lambda: forget_intent(session, prepared.sha256))
-        created = await store.put_if_absent(key, prepared.stored_bytes, prepared.media_type)
+        await store.put_if_absent(key, prepared.stored_bytes, prepared.media_type)
+        # No row references the key, so the object is this upload's to remove if its row is not
+        # committed — even when S3 said it existed: a retried PUT whose first attempt landed is
+        # answered "precondition failed", so that answer cannot tell who wrote it. (A PUT that
+        # failed outright is left to the orphan sweep: S3 is likely down for the removal too.)
+        on_rollback(session, lambda: _settle_after_rollback(session, store, prepared.sha256))
     image = TrainingImage(
         user_id=principal.user_id,
         image_url=f"s3://{bucket}/{key}",
@@ -140,8 +144,6 @@ async def upload_image(
         patient_pseudonym=pseudonymise(fields.patient_id, pseudonym_key) if fields.patient_id else None,
         source=fields.source,
     )
-    if created:  # no row, no object: the request's unit of work removes it if the row is not committed
-        on_rollback(session, lambda: _remove_orphan(store, key))
     session.add(image)
     await session.flush()
     return image, False
@@ -167,11 +169,26 @@ async def forget_intent(session: AsyncSession, sha256: str) -> None:
         logger.exception("could not remove an upload intent; the orphan sweep will", extra={"sha256": sha256})
 
 
-async def _remove_orphan(store: ObjectStore, key: str) -> None:
+async def settle_upload(session: AsyncSession, store: ObjectStore, sha256: str) -> bool:
+    """In ``session``'s transaction, under the hash's lock: remove the object unless a row
+    references it, and the upload intent. True when the object was removed."""
+    await lock_hash(session, sha256)
+    unreferenced = not await referenced(session, sha256)
+    if unreferenced:
+        await store.delete(object_key(sha256))
+    await session.execute(delete(UploadIntent).where(UploadIntent.image_hash == sha256))
+    return unreferenced
+
+
+async def _settle_after_rollback(session: AsyncSession, store: ObjectStore, sha256: str) -> None:
+    """The request's row was not committed: settle its upload now, in a transaction of its own
+    (the request's lock ended with its rollback: another upload of these bytes may have
+    committed a row since). If this fails, the orphan sweep settles it later."""
     try:
-        await asyncio.shield(store.delete(key))
+        async with AsyncSession(session.bind) as own, own.begin():
+            await settle_upload(own, store, sha256)
     except Exception:
-        logger.exception("could not remove an object whose row was not written", extra={"key": key})
+        logger.exception("could not remove an object whose row was not written", extra={"sha256": sha256})
 
 
 async def get_image(session: AsyncSession, principal: Principal, image_id: uuid.UUID) -> TrainingImage:
