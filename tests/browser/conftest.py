@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from support import images
 from support.running_system import RunningSystem, start_system
@@ -21,6 +21,9 @@ pytestmark = pytest.mark.integration
 ARTIFACTS = Path(os.environ.get("SKINGUARD_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
 DESKTOP = {"width": 1280, "height": 900}
 TABLET = {"width": 768, "height": 1024}
+# A screen's content may take over Playwright's default 5 s to appear on 2 cores shared with a
+# training run and the other services; a passing check still returns as soon as it holds.
+expect.set_options(timeout=15_000)
 
 
 def chromium_executable() -> str:

@@ -15,13 +15,16 @@ import shutil
 import stat
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
+
+import boto3
+from botocore.config import Config
 
 from .processes import Process, free_port, port_open
 
 POSTGRES_SYSTEM_USER = "skinguard-pg"
 DATABASE_NAME = "skinguard"
+READINESS_BUCKET = "skinguard-readiness"  # SeaweedS3Server.start writes a probe object here
 
 
 def _postgres_bin() -> Path:
@@ -286,13 +289,25 @@ class SeaweedS3Server:
         self.config_path.write_text(json.dumps({"identities": [identity, *self.identities]}))
         self.config_path.chmod(0o600)
         self.process.start()
-        self.process.wait_until(self._answers, timeout=60)
+        self.process.wait_until(self._writable, timeout=60)
 
-    def _answers(self) -> bool:
+    def _writable(self) -> bool:
+        """An object can be written and removed: the S3 API answering is not enough, after a
+        restart it refuses writes until its volume server has registered again."""
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}, read_timeout=2),
+        )
         try:
-            urllib.request.urlopen(self.url, timeout=1)
-        except urllib.error.HTTPError:
-            return True  # 403 for an unsigned request: the S3 API is up
+            client.create_bucket(Bucket=READINESS_BUCKET)
+        except client.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        client.put_object(Bucket=READINESS_BUCKET, Key="probe", Body=b"ready")
+        client.delete_object(Bucket=READINESS_BUCKET, Key="probe")
         return True
 
     def stop(self) -> None:
