@@ -17,19 +17,17 @@ Labels are never used for the adaptation. Prints each ROC AUC with a bootstrap 9
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
 import numpy as np
 from compare_scores import write_scores  # bench/, where these scripts run from
-from diagnosis_scores import best_checkpoint, diagnosis_probabilities, work_dir_arguments
+from diagnosis_scores import best_checkpoint, work_dir_arguments
+from patient_ranking import patients
 from quality import DATA
 
-from skinguard_contracts.labels import CLASS_NAMES, MALIGNANT
 from skinguard_datasets.layouts import as_exported_image, discover, read_file_uri
 from skinguard_training.image_cache import PixelCache
-from skinguard_training.targets import MALIGNANT_OUTPUTS
 
 BATCH = 64
 
@@ -78,11 +76,17 @@ def restore(model, source_statistics: list) -> None:
 
 
 def malignant(model, pixels: np.ndarray) -> np.ndarray:
-    """p(malignant), 4 flips, uncalibrated: a two-class head's output or the malignant diagnoses' sum."""
-    probabilities = diagnosis_probabilities(model, pixels)
-    if probabilities.shape[1] == len(CLASS_NAMES):
-        return probabilities[:, MALIGNANT]
-    return probabilities[:, list(MALIGNANT_OUTPUTS)].sum(axis=1)
+    """p(malignant) as served before calibration: 4 flips, either head (``malignant_probability``)."""
+    import tensorflow as tf
+
+    from skinguard_training.model_export import malignant_probability
+
+    return np.concatenate(
+        [
+            malignant_probability(model, tf.constant(pixels[start : start + BATCH]), "flips").numpy()
+            for start in range(0, len(pixels), BATCH)
+        ]
+    )
 
 
 def main() -> int:
@@ -98,10 +102,9 @@ def main() -> int:
     cache = PixelCache(arguments.cache_dir or arguments.work_dir / "image-cache")
     size = model.input_shape[1]
     loaded = load_images("isic2020", images, read_file_uri, size, cache, arguments.work_dir / "scores", lambda: False)
-    with (DATA / "isic2020" / "metadata.csv").open(newline="") as file:
-        patient_of = {row["image_id"]: row["patient_id"] for row in csv.DictReader(file)}
-    patients = sorted({patient_of[Path(image.id).name] for image in images})
-    first_half = set(np.random.default_rng(0).permutation(patients)[: len(patients) // 2])
+    patient_of = patients()
+    ids = sorted({patient_of[Path(image.id).name] for image in images})
+    first_half = set(np.random.default_rng(0).permutation(ids)[: len(ids) // 2])
     in_first = np.array([patient_of[Path(image.id).name] in first_half for image in images])
 
     variants: dict[str, np.ndarray] = {"as-trained": malignant(model, loaded.pixels)}

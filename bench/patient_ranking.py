@@ -24,14 +24,19 @@ from sklearn.metrics import roc_auc_score
 METADATA = DATA / "isic2020" / "metadata.csv"
 
 
+def patients(metadata: Path = METADATA) -> dict[str, str]:
+    """Each isic2020 photo's patient: image file name (without folder) -> patient id."""
+    with metadata.open(newline="") as file:
+        return {row["image_id"]: row["patient_id"] for row in csv.DictReader(file)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scores", type=Path)
     parser.add_argument("--metadata", type=Path, default=METADATA)
     arguments = parser.parse_args()
     scores = read_scores(arguments.scores)
-    with arguments.metadata.open(newline="") as file:
-        patient_of = {row["image_id"]: row["patient_id"] for row in csv.DictReader(file)}
+    patient_of = patients(arguments.metadata)
     by_patient: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for image, scored in scores.items():
         by_patient[patient_of[Path(image).name]].append(scored)

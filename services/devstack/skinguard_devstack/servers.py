@@ -291,17 +291,21 @@ class SeaweedS3Server:
         self.process.start()
         self.process.wait_until(self._writable, timeout=60)
 
-    def _writable(self) -> bool:
-        """An object can be written and removed: the S3 API answering is not enough, after a
-        restart it refuses writes until its volume server has registered again."""
-        client = boto3.client(
+    def admin_client(self, **config):
+        """A boto3 S3 client with the admin identity (``config``: more ``botocore`` Config fields)."""
+        return boto3.client(
             "s3",
             endpoint_url=self.url,
             aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key,
             region_name="us-east-1",
-            config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}, read_timeout=2),
+            config=Config(s3={"addressing_style": "path"}, **config),
         )
+
+    def _writable(self) -> bool:
+        """An object can be written and removed: the S3 API answering is not enough, after a
+        restart it refuses writes until its volume server has registered again."""
+        client = self.admin_client(retries={"total_max_attempts": 1}, read_timeout=2)
         try:
             client.create_bucket(Bucket=READINESS_BUCKET)
         except client.exceptions.BucketAlreadyOwnedByYou:

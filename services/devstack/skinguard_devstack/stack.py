@@ -13,9 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
-
 from skinguard_contracts.privileges import ACCESS, grants_sql, seaweedfs_actions
 
 from .processes import Process, free_port
@@ -189,14 +186,7 @@ class Infrastructure:
         }
 
     def create_bucket(self) -> None:
-        client = boto3.client(
-            "s3",
-            endpoint_url=self.s3.url,
-            aws_access_key_id=self.secrets["s3_access_key"],
-            aws_secret_access_key=self.secrets["s3_secret_key"],
-            region_name="us-east-1",
-            config=Config(s3={"addressing_style": "path"}),
-        )
+        client = self.s3.admin_client()
         existing = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
         if BUCKET not in existing:
             client.create_bucket(Bucket=BUCKET)
